@@ -1,0 +1,40 @@
+# The README's commands. Each installs what is missing first (scripts/install-deps.sh).
+BUILD_DIR ?= build
+TEST_BUILD_DIR ?= build-asan
+STATE_DIR ?= .state
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build build-test dev test unit-test integration-test fmt fmt-check bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_TESTS=OFF >/dev/null
+	@ninja -C $(BUILD_DIR) -j $(JOBS) remote-code
+	@echo "built $(BUILD_DIR)/bin/remote-code"
+
+# The tests run against an AddressSanitizer/UndefinedBehaviorSanitizer build.
+build-test: deps
+	@cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_SANITIZE=ON -DRC_TESTS=ON >/dev/null
+	@ninja -C $(TEST_BUILD_DIR) -j $(JOBS)
+
+test: build-test
+	@bash tests/run-all.sh $(TEST_BUILD_DIR)
+
+dev: build
+	@mkdir -p $(STATE_DIR)
+	@echo "Starting the simulated cluster; in another terminal: export KUBECONFIG=$(CURDIR)/$(STATE_DIR)/kubeconfig"
+	@$(BUILD_DIR)/bin/remote-code sim --listen 127.0.0.1:6443 --kubeconfig-out $(STATE_DIR)/kubeconfig \
+		--openapi-dir ../shared/k8s-openapi/v3
+
+fmt:
+	@find operator include tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+fmt-check:
+	@find operator include tests -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
