@@ -1,5 +1,6 @@
 // remote-code: `operator`, `sim` and `dev` commands. Parses flags and wires modules; nothing else.
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
@@ -91,6 +92,8 @@ int run_sim(int argc, char** argv) {
     std::cerr << "remote-code sim: " << e.what() << "\n" << d << "\n";
     return 2;
   }
+  // Logs go to stderr: stdout carries only the ready line that scripts wait for.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("remote-code"));
   spdlog::set_level(spdlog::level::from_str(log_level));
   block_signals();
   rc::sim::Simulator sim(o);

@@ -31,11 +31,11 @@ std::string default_field_manager(const std::string& user_agent) {
 
 namespace {
 
-ListSemanticsFn list_semantics_for(const ResourceType& rt) {
-  if (!rt.custom) return builtin_list_semantics;
+FieldSemantics list_semantics_for(const ResourceType& rt) {
+  if (!rt.custom) return builtin_field_semantics(rt.kind);
   // Custom resources: x-kubernetes-list-type in the schema decides; lists are atomic otherwise.
   json schema = rt.crd_version.value("schema", json::object()).value("openAPIV3Schema", json::object());
-  return [schema](const std::vector<std::string>& path, const json&) {
+  return ListSemanticsFn([schema](const std::vector<std::string>& path, const json&) {
     const json* s = &schema;
     for (const auto& p : path) {
       if (s->contains("items")) s = &(*s)["items"];
@@ -53,7 +53,7 @@ ListSemanticsFn list_semantics_for(const ResourceType& rt) {
                            s->value("x-kubernetes-list-map-keys", std::vector<std::string>{})};
     if (type == "set") return ListSemantics{ListSemantics::Set, {}};
     return ListSemantics{};
-  };
+  });
 }
 
 json strip_for_spec_compare(const json& obj) {
@@ -117,7 +117,7 @@ void Api::admit_pod_quota(const json& pod) {
     for (const auto& c : p["spec"].value("containers", json::array())) {
       auto res = c.value("resources", json::object());
       for (const char* kind : {"requests", "limits"}) {
-        for (auto& [name, q] : res.value(kind, json::object()).items()) {
+        for (const json items_src = res.value(kind, json::object()); const auto& [name, q] : items_src.items()) {
           auto v = kube::parse_quantity(q);
           if (!v) continue;
           u[std::string(kind) + "." + name] += *v;
@@ -208,10 +208,13 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
     obj.erase("status");
   if (rt.group.empty() && rt.plural == "pods")
     obj["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
-  validate_and_default(rt, obj, nullptr, opt);
+  // Managed fields see the defaulted object, before the fields the server generates (a Job's
+  // selector, a Service's IP), as on a real server.
+  if (!rt.custom && rt.plural != "customresourcedefinitions") default_builtin(rt, obj, false);
   if (!managed_fields_done)
     record_update(json(), obj, opt.field_manager, list_semantics_for(rt), rt.api_version(),
                   util::now_rfc3339(), opt.status ? "status" : "");
+  validate_and_default(rt, obj, nullptr, opt);
   if (store_.get(rt.id(), object_key(ns, name))) throw already_exists(rt, name);
   if (rt.group.empty() && rt.plural == "pods") admit_pod_quota(obj);
   if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io") {
@@ -355,6 +358,8 @@ json Api::patch(const ResourceType& rt, const std::string& ns, const std::string
       throw bad_request("the name of the object (" + config["metadata"].value("name", "") +
                         ") does not match the name on the URL (" + name + ")");
     std::string sub = opt.status ? "status" : "";
+    // Status is applied only through /status; the main resource drops it, as the server does.
+    if (!opt.status && rt.has_status) config.erase("status");
     if (!existing) {
       if (opt.status) throw not_found(rt, name);
       config["metadata"]["name"] = name;
@@ -368,16 +373,9 @@ json Api::patch(const ResourceType& rt, const std::string& ns, const std::string
     auto result = server_side_apply(*existing, config, opt.field_manager, opt.force,
                                     list_semantics_for(rt), rt.api_version(), util::now_rfc3339(),
                                     sub);
-    if (!result.conflicts.empty()) {
-      json causes = json::array();
-      for (const auto& c : result.conflicts)
-        causes.push_back({{"type", "FieldManagerConflict"},
-                          {"message", "conflict with \"" + c.manager + "\""},
-                          {"field", c.field}});
-      json details = {{"name", name}, {"kind", rt.plural}, {"causes", causes}};
-      if (!rt.group.empty()) details["group"] = rt.group;
-      throw StatusError(409, "Conflict", apply_conflict_message(result.conflicts), details);
-    }
+    if (!result.conflicts.empty())
+      throw StatusError(409, "Conflict", apply_conflict_message(result.conflicts),
+                        {{"causes", apply_conflict_causes(result.conflicts)}});
     result.object["metadata"]["resourceVersion"] = (*existing)["metadata"]["resourceVersion"];
     json updated = prepare_update(rt, existing, std::move(result.object), opt, true);
     return commit_update(rt, existing, std::move(updated), opt);
@@ -400,12 +398,16 @@ json Api::patch(const ResourceType& rt, const std::string& ns, const std::string
       patched.merge_patch(patch_doc);
     } else if (ct == "application/strategic-merge-patch+json") {
       if (rt.custom) throw unsupported_media_type(ct);
-      patched = strategic_merge_patch(*existing, patch_doc, list_semantics_for(rt));
+      patched = strategic_merge_patch(*existing, patch_doc, builtin_patch_semantics);
     } else {
       throw unsupported_media_type(ct);
     }
   } catch (const StatusError&) {
     throw;
+  } catch (const PatchError& e) {
+    if (e.code() == 400) throw bad_request(e.what());
+    if (e.code() == 422) throw StatusError(422, "Invalid", e.what());
+    throw internal_error(e.what());
   } catch (const std::exception& e) {
     throw StatusError(422, "Invalid", std::string("the server rejected our request due to an error in our request: ") + e.what());
   }

@@ -303,6 +303,12 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
   std::string ct = req.header("Content-Type");
 
   auto parse_body = [&]() {
+    // Protobuf is not spoken here: a 415 makes client-go fall back to JSON.
+    if (ct.find("protobuf") != std::string::npos || ct.find("cbor") != std::string::npos)
+      throw StatusError(415, "UnsupportedMediaType",
+                        "the body of the request was in an unknown format - accepted media types "
+                        "include: application/json, application/yaml (remote-code sim does not "
+                        "decode protobuf; kubectl create -f and kubectl apply send JSON)");
     json body = json::parse(req.body, nullptr, false);
     if (!body.is_discarded()) return body;
     // YAML bodies (Content-Type application/yaml) are accepted too, as the apiserver does.

@@ -364,7 +364,7 @@ json validate_builtin(const ResourceType& rt, const json& obj, const json* old) 
     } else {
       auto labels = tmpl.value("metadata", json::object()).value("labels", json::object());
       bool match = true;
-      for (auto& [key, v] : sel.value("matchLabels", json::object()).items())
+      for (const json items_src = sel.value("matchLabels", json::object()); const auto& [key, v] : items_src.items())
         if (!labels.contains(key) || labels[key] != v) match = false;
       if (!match)
         causes.push_back(cause("FieldValueInvalid", "spec.template.metadata.labels",

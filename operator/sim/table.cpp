@@ -303,7 +303,7 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
     cells.push_back(join(names));
     cells.push_back(join(images));
     std::string sel;
-    for (auto& [k, v] : spec.value("selector", json::object()).value("matchLabels", json::object()).items())
+    for (const json items_src = spec.value("selector", json::object()).value("matchLabels", json::object()); const auto& [k, v] : items_src.items())
       sel += (sel.empty() ? "" : ",") + k + "=" + v.get<std::string>();
     cells.push_back(sel);
   } else if (rt.group == "batch" && p == "jobs") {
@@ -336,7 +336,7 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
     cells.push_back(join(names));
     cells.push_back(join(images));
     std::string sel;
-    for (auto& [k, v] : spec.value("selector", json::object()).value("matchLabels", json::object()).items())
+    for (const json items_src = spec.value("selector", json::object()).value("matchLabels", json::object()); const auto& [k, v] : items_src.items())
       sel += (sel.empty() ? "" : ",") + k + "=" + v.get<std::string>();
     cells.push_back(sel);
   } else if (rt.group.empty() && p == "nodes") {
@@ -368,7 +368,7 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
     cells.push_back(ports.empty() ? "<none>" : ports);
     cells.push_back(age(obj));
     std::string sel;
-    for (auto& [k, v] : spec.value("selector", json::object()).items())
+    for (const json items_src = spec.value("selector", json::object()); const auto& [k, v] : items_src.items())
       sel += (sel.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
     cells.push_back(sel.empty() ? "<none>" : sel);
   } else if (rt.group.empty() && p == "namespaces") {
@@ -441,7 +441,7 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
     cells.push_back(age(obj));
   } else if (rt.group == "networking.k8s.io" && p == "networkpolicies") {
     std::string sel;
-    for (auto& [k, v] : spec.value("podSelector", json::object()).value("matchLabels", json::object()).items())
+    for (const json items_src = spec.value("podSelector", json::object()).value("matchLabels", json::object()); const auto& [k, v] : items_src.items())
       sel += (sel.empty() ? "" : ",") + k + "=" + v.get<std::string>();
     cells.push_back(sel.empty() ? "<none>" : sel);
     cells.push_back(age(obj));

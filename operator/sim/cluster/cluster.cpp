@@ -27,7 +27,7 @@ void Cluster::start() {
   bootstrap();
   {
     std::lock_guard lk(api_.store().mutex());
-    pos_ = 0;
+    pos_ = api_.store().oldest_watchable_rv();
   }
   running_ = true;
   thread_ = std::thread([this] { loop(); });
@@ -462,7 +462,7 @@ void Cluster::reconcile_quota_namespace(const std::string& ns) {
     for (const auto& c : (*p)["spec"].value("containers", json::array())) {
       auto res = c.value("resources", json::object());
       for (const char* kind : {"requests", "limits"})
-        for (auto& [name, q] : res.value(kind, json::object()).items()) {
+        for (const json items_src = res.value(kind, json::object()); const auto& [name, q] : items_src.items()) {
           auto v = kube::parse_quantity(q);
           if (!v) continue;
           used[std::string(kind) + "." + name] += *v;

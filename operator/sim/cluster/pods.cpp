@@ -19,7 +19,7 @@ namespace {
 std::map<std::string, double> pod_requests(const json& pod) {
   std::map<std::string, double> req;
   for (const auto& c : pod["spec"].value("containers", json::array()))
-    for (auto& [name, q] : c.value("resources", json::object()).value("requests", json::object()).items())
+    for (const json items_src = c.value("resources", json::object()).value("requests", json::object()); const auto& [name, q] : items_src.items())
       if (auto v = kube::parse_quantity(q)) req[name] += *v;
   req["pods"] += 1;
   return req;

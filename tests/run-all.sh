@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test suite against the build in $1 and prints one closing line:
+# "N passed, N failed". Exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build-asan}
+export RC_BIN="$PWD/$BUILD_DIR/bin/remote-code"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Debian's Python has python3-kubernetes; a pyenv python on PATH would not.
+PY=/usr/bin/python3
+
+passed=0
+failed=0
+failed_suites=()
+
+record() {  # suite-name passed failed
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  if (($3 > 0)); then failed_suites+=("$1"); fi
+}
+
+echo "== unit tests (ctest)"
+ctest_out=$(ctest --test-dir "$BUILD_DIR" -L unit --output-on-failure 2>&1)
+ctest_rc=$?
+echo "$ctest_out" | tail -n 30
+total=$(echo "$ctest_out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
+bad=$(echo "$ctest_out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p')
+if [[ -z $total ]]; then total=0; bad=$((ctest_rc != 0)); fi
+record unit $((total - bad)) "$bad"
+
+for suite in tests/integration tests/kubectl tests/python; do
+  [[ -d $suite ]] || continue
+  for t in "$suite"/test_*.py; do
+    [[ -f $t ]] || continue
+    echo "== $t"
+    out=$($PY -m unittest -v "$t" 2>&1)
+    rc=$?
+    echo "$out" | tail -n 60
+    ran=$(echo "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in.*/\1/p' | tail -1)
+    ran=${ran:-0}
+    bad=$(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '[0-9]+' | paste -sd+ | bc 2>/dev/null)
+    bad=${bad:-0}
+    if ((rc != 0 && bad == 0)); then bad=1; fi
+    record "$t" $((ran - bad < 0 ? 0 : ran - bad)) "$bad"
+  done
+done
+
+if [[ -d tests/browser && -f tests/browser/run.sh ]]; then
+  echo "== browser tests"
+  out=$(bash tests/browser/run.sh "$BUILD_DIR" 2>&1)
+  rc=$?
+  echo "$out" | tail -n 40
+  p=$(echo "$out" | sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+  f=$(echo "$out" | sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+  record browser "${p:-0}" "${f:-$((rc != 0))}"
+fi
+
+echo
+if ((${#failed_suites[@]})); then echo "failed suites: ${failed_suites[*]}"; fi
+echo "$passed passed, $failed failed"
+((failed == 0))
