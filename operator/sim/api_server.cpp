@@ -42,7 +42,10 @@ bool wants_table(const Request& req) {
   return accept.find("as=Table") != std::string::npos;
 }
 
-bool truthy(const std::optional<std::string>& v) { return v && (*v == "true" || *v == "1"); }
+// strconv.ParseBool, as the apiserver reads boolean query parameters.
+bool truthy(const std::optional<std::string>& v) {
+  return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "TRUE" || *v == "True");
+}
 
 void add_warnings(Response& r, const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) {

@@ -27,7 +27,9 @@ class Sim:
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
         self.pki = os.path.join(self.dir, "pki")
         args = [binary(), "sim", "--listen", "127.0.0.1:0", "--kubeconfig-out", self.kubeconfig,
-                "--pki-out", self.pki, "--pod-start-seconds", "0.2", "--log-level", "warn"]
+                "--pki-out", self.pki, "--pod-start-seconds", "0.2"]
+        if "--log-level" not in extra_args:
+            args += ["--log-level", "warn"]
         if openapi and os.path.isdir(OPENAPI_V3):
             args += ["--openapi-dir", OPENAPI_V3]
         args += list(extra_args)
