@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "remotecode/sim/discovery.h"
+#include "remotecode/sim/protobuf_body.h"
 #include "remotecode/sim/table.h"
 #include "remotecode/sim/yaml_json.h"
 
@@ -306,12 +307,9 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
   std::string ct = req.header("Content-Type");
 
   auto parse_body = [&]() {
-    // Protobuf is not spoken here: a 415 makes client-go fall back to JSON.
-    if (ct.find("protobuf") != std::string::npos || ct.find("cbor") != std::string::npos)
-      throw StatusError(415, "UnsupportedMediaType",
-                        "the body of the request was in an unknown format - accepted media types "
-                        "include: application/json, application/yaml (remote-code sim does not "
-                        "decode protobuf; kubectl create -f and kubectl apply send JSON)");
+    // kubectl's imperative commands send protobuf; the common kinds are decoded.
+    if (ct.find("protobuf") != std::string::npos) return decode_protobuf_body(req.body);
+    if (ct.find("cbor") != std::string::npos) throw unsupported_media_type(ct);
     json body = json::parse(req.body, nullptr, false);
     if (!body.is_discarded()) return body;
     // YAML bodies (Content-Type application/yaml) are accepted too, as the apiserver does.

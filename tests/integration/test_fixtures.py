@@ -25,7 +25,6 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import simharness  # noqa: E402
 from simharness import SHARED, Sim  # noqa: E402
 
 K8S = os.path.join(SHARED, "k8s-openapi")
@@ -399,47 +398,13 @@ def conditions_by_type(obj, where=("status",)):
     return obj
 
 
-class _SkipLogLines:
-    """The simulator's stdout with its log lines (`[date time] [level] ...`) skipped."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def readline(self, *args):
-        while True:
-            line = self._f.readline(*args)
-            if not line.startswith("["):
-                return line
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-
-def start_sim(*args):
-    """simharness.Sim(), tolerating log lines before "ready at". The simulator logs to stdout,
-    and every start logs "[warning] sim: cluster controllers fell behind the change history;
-    resyncing" first, while the harness takes the first stdout line as the ready line."""
-    real_popen = simharness.subprocess.Popen
-
-    def popen(*a, **kw):
-        p = real_popen(*a, **kw)
-        if p.stdout is not None:
-            p.stdout = _SkipLogLines(p.stdout)
-        return p
-    simharness.subprocess.Popen = popen
-    try:
-        return Sim(*args)
-    finally:
-        simharness.subprocess.Popen = real_popen
-
-
 class FixtureCase(unittest.TestCase):
     maxDiff = None
     sim_args = ()
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = start_sim(*cls.sim_args)
+        cls.sim = Sim(*cls.sim_args)
 
     @classmethod
     def tearDownClass(cls):

@@ -214,6 +214,24 @@ spec: {size: 2}
         self.sim.wait_for(lambda: self.k("get", "pods", "-l", "app=gone", "-o", "name").stdout.strip() == "",
                           what="pods of a deleted deployment to be garbage collected")
 
+    def test_imperative_create_commands(self):
+        # kubectl's generators send protobuf bodies.
+        self.k("create", "namespace", "team-a")
+        self.k("create", "configmap", "c1", "-n", "team-a", "--from-literal=a=b", "--from-literal=x=y")
+        self.k("create", "secret", "generic", "s1", "-n", "team-a", "--from-literal=pw=hunter2")
+        self.k("create", "serviceaccount", "bot", "-n", "team-a")
+        self.assertEqual(self.sim.kubectl_json("get", "cm", "c1", "-n", "team-a")["data"], {"a": "b", "x": "y"})
+        secret = self.sim.kubectl_json("get", "secret", "s1", "-n", "team-a")
+        self.assertEqual((secret["type"], secret["data"]), ("Opaque", {"pw": "aHVudGVyMg=="}))
+        ns = self.sim.kubectl_json("get", "ns", "team-a")
+        self.assertEqual(ns["status"]["phase"], "Active")
+        self.assertNotIn("generateName", ns["metadata"])
+        names = self.k("get", "sa", "-n", "team-a", "-o", "name").stdout.split()
+        self.assertEqual(sorted(names), ["serviceaccount/bot", "serviceaccount/default"])
+        unsupported = self.k("create", "deployment", "x", "--image=nginx", check=False)
+        self.assertNotEqual(unsupported.returncode, 0)
+        self.assertIn("use kubectl create -f or kubectl apply -f", unsupported.stderr)
+
     def test_explain_custom_resource(self):
         out = self.k("explain", "widget.spec").stdout
         self.assertIn("What the widget should be.", out)
