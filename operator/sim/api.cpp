@@ -208,9 +208,13 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
     obj.erase("status");
   if (rt.group.empty() && rt.plural == "pods")
     obj["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
+  else if (rt.has_status && !rt.custom && rt.plural != "customresourcedefinitions" &&
+           !obj.contains("status"))
+    obj["status"] = json::object();  // Go's zero value, as the apiserver answers
   // Managed fields see the defaulted object, before the fields the server generates (a Job's
   // selector, a Service's IP), as on a real server.
-  if (!rt.custom && rt.plural != "customresourcedefinitions") default_builtin(rt, obj, false);
+  if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io") default_crd(obj);
+  else if (!rt.custom) default_builtin(rt, obj, false);
   if (!managed_fields_done)
     record_update(json(), obj, opt.field_manager, list_semantics_for(rt), rt.api_version(),
                   util::now_rfc3339(), opt.status ? "status" : "");
@@ -218,26 +222,14 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
   if (store_.get(rt.id(), object_key(ns, name))) throw already_exists(rt, name);
   if (rt.group.empty() && rt.plural == "pods") admit_pod_quota(obj);
   if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io") {
-    std::string clash = types_.add_crd(obj);
-    if (!clash.empty()) {
-      obj["status"]["conditions"] = json::array(
-          {{{"type", "NamesAccepted"}, {"status", "False"}, {"reason", "NameConflict"},
-            {"message", clash}, {"lastTransitionTime", util::now_rfc3339()}}});
-    } else {
-      std::string now = util::now_rfc3339();
-      obj["status"] = {
-          {"acceptedNames", obj["spec"]["names"]},
-          {"conditions",
-           json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-                         {"message", "no conflicts found"}, {"lastTransitionTime", now}},
-                        {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-                         {"message", "the initial names have been accepted"},
-                         {"lastTransitionTime", now}}})},
-          {"storedVersions", json::array()}};
-      for (const auto& v : obj["spec"]["versions"])
-        if (v.value("storage", false)) obj["status"]["storedVersions"].push_back(v["name"]);
-      if (opt.dry_run) types_.remove_crd(name);
-    }
+    // As created; the names controller accepts the names and establishes the CRD moments later
+    // (a status write by kube-apiserver, see Cluster::reconcile_crd).
+    obj["status"] = {{"acceptedNames", {{"plural", ""}, {"kind", ""}}},
+                     {"conditions", nullptr},
+                     {"storedVersions", json::array()}};
+    for (const auto& v : obj["spec"]["versions"])
+      if (v.value("storage", false)) obj["status"]["storedVersions"].push_back(v["name"]);
+    if (!opt.dry_run) types_.add_crd(obj);  // a name clash is reported by the names controller
   }
   if (opt.dry_run) return obj;
   return *store_.commit(rt.id(), std::move(obj), EventType::Added);
@@ -485,9 +477,25 @@ DeleteResult Api::remove_locked(const ResourceType& rt, const ObjPtr& existing,
     if (finalizers == omd.value("finalizers", json::array())) return {old, false};
   } else {
     omd["deletionTimestamp"] = util::now_rfc3339();
-    omd["deletionGracePeriodSeconds"] =
-        graceful ? opt.grace_period_seconds.value_or(old["spec"].value("terminationGracePeriodSeconds", 30))
-                 : 0;
+    // Marking for deletion is a spec-level change for types that track generation.
+    if (rt.tracks_generation && rt.plural != "customresourcedefinitions")
+      omd["generation"] = omd.value("generation", 1) + 1;
+    bool crd = rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io";
+    if (!crd)
+      omd["deletionGracePeriodSeconds"] =
+          graceful ? opt.grace_period_seconds.value_or(
+                         old["spec"].value("terminationGracePeriodSeconds", 30))
+                   : 0;
+    if (crd) {
+      json conds = obj["status"].value("conditions", json::array());
+      if (!conds.is_array()) conds = json::array();
+      conds.push_back({{"type", "Terminating"}, {"status", "True"},
+                       {"lastTransitionTime", util::now_rfc3339()},
+                       {"reason", "InstanceDeletionPending"},
+                       {"message", "CustomResourceDefinition marked for deletion; CustomResource "
+                                   "deletion will begin soon"}});
+      obj["status"]["conditions"] = conds;
+    }
   }
   if (!finalizers.empty()) omd["finalizers"] = finalizers;
   if (opt.dry_run) return {obj, false};
@@ -617,7 +625,12 @@ json Api::delete_collection(const ResourceType& rt, const std::string& ns, const
     const auto& md = (*o)["metadata"];
     try {
       auto r = remove(rt, md.value("namespace", ""), md.value("name", ""), dopt);
-      items.push_back(r.body.value("kind", "") == "Status" ? *o : r.body);
+      json item = r.body.value("kind", "") == "Status" ? *o : r.body;
+      if (!rt.custom) {
+        item.erase("kind");
+        item.erase("apiVersion");
+      }
+      items.push_back(std::move(item));
     } catch (const StatusError& e) {
       if (e.code() != 404) throw;
     }

@@ -7,9 +7,11 @@
 #include <sstream>
 
 #include "remotecode/sim/discovery.h"
+#include "remotecode/sim/patch.h"
 #include "remotecode/sim/protobuf_body.h"
 #include "remotecode/sim/table.h"
 #include "remotecode/sim/yaml_json.h"
+#include "remotecode/util/encoding.h"
 
 namespace rc::sim {
 
@@ -140,6 +142,7 @@ Response ApiServer::handle(Request& req) {
     res = status_response(internal_error(e.what()));
   }
   res.set_header("Cache-Control", "no-cache, private");
+  res.set_header("Audit-Id", new_uid());
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (!res.stream) spdlog::debug("sim: {} {} -> {} ({} ms)", req.method, req.target, res.status, ms);
   return res;
@@ -351,7 +354,7 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
   } else if (verb == "list") {
     auto result = api_.list(rt, ns, lopt);
     json md = {{"resourceVersion", std::to_string(result.resource_version)}};
-    if (!result.continue_token.empty()) md["continue"] = result.continue_token;
+    if (!result.continue_token.empty() || rt.custom) md["continue"] = result.continue_token;
     if (result.remaining) md["remainingItemCount"] = *result.remaining;
     if (wants_table(req)) {
       res = json_response(200, make_table(rt, result.items, md, req.param("includeObject").value_or("Metadata")));
@@ -360,7 +363,15 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
                          json(rt.api_version()).dump() + ",\"metadata\":" + md.dump() + ",\"items\":[";
       for (size_t i = 0; i < result.items.size(); ++i) {
         if (i) body += ",";
-        body += result.items[i]->dump();
+        if (rt.custom) {
+          body += result.items[i]->dump();
+        } else {
+          // Items of built-in lists carry no kind/apiVersion on a real server.
+          json item = *result.items[i];
+          item.erase("kind");
+          item.erase("apiVersion");
+          body += item.dump();
+        }
       }
       body += "]}\n";
       res = Response::json(200, std::move(body));
@@ -476,8 +487,16 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
     auto bookmark = [&](uint64_t rv, bool initial_end) {
       json md = {{"resourceVersion", std::to_string(rv)}};
       if (!rt->custom) md["creationTimestamp"] = nullptr;
-      if (initial_end) md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
-      json obj = {{"kind", rt->kind}, {"apiVersion", rt->api_version()}, {"metadata", md}};
+      if (initial_end) {
+        md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
+        if (!rt->custom)
+          md["annotations"]["kubernetes.io/initial-events-list-blueprint"] = util::base64_encode(
+              "{\"kind\":\"" + rt->list_kind() + "\",\"apiVersion\":\"" + rt->api_version() +
+              "\",\"metadata\":{},\"items\":null}\n");
+      }
+      // A bookmark is the type's empty object carrying only the resourceVersion.
+      json obj = empty_object_of(rt->api_version(), rt->kind);
+      obj["metadata"] = md;
       return "{\"type\":\"BOOKMARK\",\"object\":" + obj.dump() + "}\n";
     };
     auto expired_event = [&](uint64_t asked, uint64_t oldest) {

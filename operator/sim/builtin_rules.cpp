@@ -135,6 +135,13 @@ void validate_pod_spec(const json& spec, const std::string& path, json& causes, 
 
 }  // namespace
 
+// A pod template's metadata.creationTimestamp is serialised as null (a Go zero time).
+static void default_template_metadata(json& tmpl) {
+  if (!tmpl.is_object()) return;
+  if (!tmpl.contains("metadata") || !tmpl["metadata"].is_object()) tmpl["metadata"] = json::object();
+  if (!tmpl["metadata"].contains("creationTimestamp")) tmpl["metadata"]["creationTimestamp"] = nullptr;
+}
+
 void default_pod_spec(json& spec) {
   if (!spec.is_object()) return;
   set_default(spec, "restartPolicy", "Always");
@@ -177,6 +184,29 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
           tol.push_back({{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"},
                          {"tolerationSeconds", 300}});
       spec["tolerations"] = tol;
+      // ServiceAccount admission: the projected token volume, mounted in every container.
+      if (spec.value("automountServiceAccountToken", true)) {
+        std::string vol = "kube-api-access-" + util::random_name_suffix(5);
+        json sources = json::array(
+            {{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
+             {{"configMap", {{"items", json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})},
+                             {"name", "kube-root-ca.crt"}}}},
+             {{"downwardAPI",
+               {{"items", json::array({{{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}},
+                                         {"path", "namespace"}}})}}}}});
+        json volumes = spec.value("volumes", json::array());
+        volumes.push_back({{"name", vol}, {"projected", {{"defaultMode", 420}, {"sources", sources}}}});
+        spec["volumes"] = volumes;
+        for (const char* list : {"initContainers", "containers"}) {
+          if (!spec.contains(list)) continue;
+          for (auto& c : spec[list]) {
+            json mounts = c.value("volumeMounts", json::array());
+            mounts.push_back({{"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"},
+                              {"name", vol}, {"readOnly", true}});
+            c["volumeMounts"] = mounts;
+          }
+        }
+      }
       // Requests default to limits when only limits are given.
       for (auto& c : spec["containers"]) {
         if (!c.contains("resources") || !c["resources"].contains("limits")) continue;
@@ -194,7 +224,10 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
     set_default(spec, "strategy", {{"type", "RollingUpdate"}});
     if (spec["strategy"].value("type", "") == "RollingUpdate")
       set_default(spec["strategy"], "rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}});
-    if (spec.contains("template")) default_pod_spec(spec["template"]["spec"]);
+    if (spec.contains("template")) {
+      default_template_metadata(spec["template"]);
+      default_pod_spec(spec["template"]["spec"]);
+    }
   } else if (rt.group == "batch" && k == "Job") {
     auto& spec = obj["spec"];
     if (!spec.contains("completions") && !spec.contains("parallelism")) {
@@ -205,11 +238,13 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
     set_default(spec, "backoffLimit", spec.contains("backoffLimitPerIndex") ? 2147483647 : 6);
     set_default(spec, "completionMode", "NonIndexed");
     set_default(spec, "suspend", false);
-    set_default(spec, "manualSelector", nullptr);
-    if (spec["manualSelector"].is_null()) spec.erase("manualSelector");
     set_default(spec, "podReplacementPolicy",
                 spec.contains("podFailurePolicy") ? "Failed" : "TerminatingOrFailed");
-    if (spec.contains("template")) default_pod_spec(spec["template"]["spec"]);
+    if (spec.contains("template")) {
+      default_template_metadata(spec["template"]);
+      default_pod_spec(spec["template"]["spec"]);
+    }
+    if (!spec.value("manualSelector", false)) spec["manualSelector"] = false;
     if (creating && !spec.value("manualSelector", false)) {
       std::string uid = md.value("uid", "");
       std::string name = md.value("name", "");
@@ -219,6 +254,8 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
       labels["batch.kubernetes.io/job-name"] = name;
       labels["controller-uid"] = uid;
       labels["job-name"] = name;
+      // A Job without labels takes its template's.
+      if (!md.contains("labels") || md["labels"].empty()) md["labels"] = labels;
     }
   } else if (rt.group.empty() && k == "Service") {
     auto& spec = obj["spec"];
@@ -230,6 +267,8 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
         set_default(p, "protocol", "TCP");
         if (p.contains("port")) set_default(p, "targetPort", p["port"]);
       }
+    if (creating && (!obj.contains("status") || obj["status"].empty()))
+      obj["status"] = {{"loadBalancer", json::object()}};
     if (creating && spec["type"] != "ExternalName") {
       if (!spec.contains("clusterIP") || spec["clusterIP"] == "") {
         uint32_t n = next_service_ip++;
@@ -243,6 +282,7 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
     auto& spec = obj["spec"];
     set_default(spec, "volumeMode", "Filesystem");
     if (creating) set_default(spec, "storageClassName", "standard");
+    if (creating) obj["status"] = {{"phase", "Pending"}};
   } else if (rt.group.empty() && k == "Secret") {
     set_default(obj, "type", "Opaque");
     if (obj.contains("stringData") && obj["stringData"].is_object()) {
@@ -263,7 +303,7 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
       spec["policyTypes"] = types;
     }
   } else if (rt.group == "networking.k8s.io" && k == "Ingress") {
-    // nothing beyond validation
+    if (creating) obj["status"] = {{"loadBalancer", json::object()}};
   }
 }
 

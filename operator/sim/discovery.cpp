@@ -67,6 +67,9 @@ json api_resource_list(const TypeRegistry& types, const std::string& group,
               {"storageVersionHash", storage_version_hash(t->group, t->version, t->kind)}};
     // Events of events.k8s.io share storage with core events and so their hash.
     if (t->group == "events.k8s.io") r["storageVersionHash"] = storage_version_hash("", "v1", "Event");
+    // CRDs are still stored as apiextensions.k8s.io/v1beta1 by a 1.32 server.
+    if (t->plural == "customresourcedefinitions" && !t->custom)
+      r["storageVersionHash"] = storage_version_hash(t->group, "v1beta1", t->kind);
     if (!t->short_names.empty()) r["shortNames"] = t->short_names;
     if (!t->categories.empty()) r["categories"] = t->categories;
     resources.push_back(r);
@@ -81,10 +84,12 @@ json api_resource_list(const TypeRegistry& types, const std::string& group,
     if (t->has_log) sub("log", {"get"});
   }
   if (!found) return nullptr;
-  return {{"kind", "APIResourceList"},
-          {"apiVersion", "v1"},
-          {"groupVersion", group.empty() ? version : group + "/" + version},
-          {"resources", resources}};
+  json list = {{"kind", "APIResourceList"},
+               {"apiVersion", "v1"},
+               {"groupVersion", group.empty() ? version : group + "/" + version},
+               {"resources", resources}};
+  if (group.empty()) list.erase("apiVersion");  // the core list is served without it
+  return list;
 }
 
 json version_info() {

@@ -118,6 +118,10 @@ void record_update(const nlohmann::json& old_obj, nlohmann::json& new_obj,
 
 // The Status message for a set of conflicts, worded as kube-apiserver does:
 // `Apply failed with 1 conflict: conflict with "manager-a": .data.key`.
+// The type's empty object as the apiserver serialises it (Go fields without omitempty kept):
+// what a create is compared against, and what a watch BOOKMARK carries.
+nlohmann::json empty_object_of(const std::string& api_version, const std::string& kind);
+
 std::string apply_conflict_message(const std::vector<FieldConflict>& conflicts);
 // The Status details.causes for them: [{type: FieldManagerConflict, message, field}].
 nlohmann::json apply_conflict_causes(const std::vector<FieldConflict>& conflicts);

@@ -484,7 +484,31 @@ void Cluster::reconcile_quota_namespace(const std::string& ns) {
 
 void Cluster::reconcile_crd(const std::string& name) {
   auto crd = get("apiextensions.k8s.io/customresourcedefinitions", object_key("", name));
-  if (!crd || !(*crd)["metadata"].contains("deletionTimestamp")) return;
+  if (!crd) return;
+  if (!(*crd)["metadata"].contains("deletionTimestamp")) {
+    // The names controller: accept the names (or say why not) and establish the CRD.
+    json obj = *crd;
+    auto& st = obj["status"];
+    if (st.value("acceptedNames", json::object()).value("plural", "") == obj["spec"]["names"].value("plural", "") &&
+        st.contains("conditions") && st["conditions"].is_array())
+      return;
+    std::string clash = api_.types().add_crd(obj);
+    std::string now = util::now_rfc3339();
+    if (!clash.empty()) {
+      st["conditions"] = json::array({{{"type", "NamesAccepted"}, {"status", "False"}, {"reason", "NameConflict"},
+                                        {"message", clash}, {"lastTransitionTime", now}},
+                                       {{"type", "Established"}, {"status", "False"}, {"reason", "NotAccepted"},
+                                        {"message", "not all names are accepted"}, {"lastTransitionTime", now}}});
+    } else {
+      st["acceptedNames"] = obj["spec"]["names"];
+      st["conditions"] = json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
+                                        {"message", "no conflicts found"}, {"lastTransitionTime", now}},
+                                       {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
+                                        {"message", "the initial names have been accepted"}, {"lastTransitionTime", now}}});
+    }
+    if (!write_status("customresourcedefinitions", "apiextensions.k8s.io", obj, "kube-apiserver")) after(0.05, "crd", name);
+    return;
+  }
   json spec = (*crd)["spec"];
   std::string id = spec.value("group", "") + "/" + spec["names"].value("plural", "");
   // Custom resource cleanup: every instance goes (its own finalizers honoured), then the CRD.

@@ -113,6 +113,20 @@ std::string expand_env(const std::string& text, const json& pod, const json& con
   return out;
 }
 
+// containerStatuses[].volumeMounts, as the kubelet reports them.
+json status_mounts(const json& container) {
+  json out = json::array();
+  for (const auto& m : container.value("volumeMounts", json::array())) {
+    json e = {{"name", m.value("name", "")}, {"mountPath", m.value("mountPath", "")}};
+    if (m.value("readOnly", false)) {
+      e["readOnly"] = true;
+      e["recursiveReadOnly"] = "Disabled";
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
 json condition(const std::string& type, bool status, const std::string& now,
                const std::string& reason = "", const std::string& message = "") {
   json c = {{"type", type}, {"status", status ? "True" : "False"}, {"lastProbeTime", nullptr},
@@ -333,6 +347,7 @@ void Cluster::reconcile_pod(const std::string& key) {
     json css = json::array();
     for (const auto& c : containers)
       css.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")},
+                     {"volumeMounts", status_mounts(c)},
                      {"imageID", c.value("image", "") + "@sha256:" + std::string(64, '0')},
                      {"containerID", "containerd://" + uid.substr(0, 8) + c.value("name", "")},
                      {"ready", ready}, {"restartCount", 0}, {"started", true},
@@ -412,8 +427,9 @@ void Cluster::reconcile_pod(const std::string& key) {
                                      {"startedAt", started_at}, {"finishedAt", now},
                                      {"containerID", cs.value("containerID", "")}}}};
     }
-    s["conditions"] = json::array({condition("PodReadyToStartContainers", false, now), condition("Initialized", true, now, "PodCompleted"),
-                                   condition("Ready", false, now, "PodCompleted"), condition("ContainersReady", false, now, "PodCompleted"),
+    const char* why = code == 0 ? "PodCompleted" : "PodFailed";
+    s["conditions"] = json::array({condition("PodReadyToStartContainers", false, now), condition("Initialized", true, now),
+                                   condition("Ready", false, now, why), condition("ContainersReady", false, now, why),
                                    condition("PodScheduled", true, now)});
     if (write_status("pods", "", obj, "kubelet")) exit_codes_.erase(uid);
     else after(0.05, "pod", key);

@@ -128,7 +128,7 @@ json zero_object(const json& obj) {
   std::string kind = obj.value("kind", ""), av = obj.value("apiVersion", "");
   static const std::set<std::string> builtin_groups = {
       "v1",        "apps/v1",         "batch/v1", "networking.k8s.io/v1", "coordination.k8s.io/v1",
-      "policy/v1", "events.k8s.io/v1"};
+      "policy/v1", "events.k8s.io/v1", "apiextensions.k8s.io/v1"};
   if (!builtin_groups.count(av)) return z;
   static const std::set<std::string> with_spec = {"Pod",
                                                   "Deployment",
@@ -184,6 +184,10 @@ json zero_object(const json& obj) {
     z["status"]["daemonEndpoints"] = {{"kubeletEndpoint", json::object()}};
     z["status"]["nodeInfo"] = json::object();
   }
+  if (kind == "CustomResourceDefinition") {
+    z["spec"] = {{"names", json::object()}};
+    z["status"] = {{"acceptedNames", json::object()}};
+  }
   if (kind == "Event") {
     z["involvedObject"] = json::object();
     z["source"] = json::object();
@@ -211,6 +215,13 @@ bool update_entries(Entries& entries, const Comparison& c, const Entry& self) {
 }
 
 }  // namespace
+
+nlohmann::json empty_object_of(const std::string& api_version, const std::string& kind) {
+  json z = zero_object({{"apiVersion", api_version}, {"kind", kind}});
+  z["apiVersion"] = api_version;
+  z["kind"] = kind;
+  return z;
+}
 
 ApplyResult server_side_apply(const json& live, const json& config, const std::string& manager,
                               bool force, const FieldSemantics& types,

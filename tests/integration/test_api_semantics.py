@@ -1,0 +1,208 @@
+"""API semantics of `remote-code sim` seen through raw HTTP: status subresource, generation,
+no-op writes, paging, selectors, watch framing, bookmarks, 410, and fault injection."""
+import http.client
+import json
+import os
+import ssl
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from simharness import Sim  # noqa: E402
+
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gadgets.example.dev"},
+    "spec": {"group": "example.dev", "scope": "Namespaced",
+             "names": {"plural": "gadgets", "kind": "Gadget"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                               "spec": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                               "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}}}}]}}
+
+
+def watch_events(sim, path, max_events, timeout=10):
+    """Reads a watch stream until max_events lines or the server ends it."""
+    u = urllib.parse.urlparse(sim.url)
+    ctx = ssl.create_default_context(cafile=os.path.join(sim.pki, "ca.crt"))
+    conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=timeout)
+    conn.request("GET", path, headers={"Authorization": "Bearer " + sim.token})
+    resp = conn.getresponse()
+    events = []
+    buf = b""
+    while len(events) < max_events:
+        chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(1)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf and len(events) < max_events:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                events.append(json.loads(line))
+    conn.close()
+    return resp.status, events
+
+
+class ApiSemanticsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--history", "100", "--bookmark-interval-seconds", "1")
+        status, _, body = cls.sim.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", CRD)
+        assert status == 201, body
+        cls.sim.wait_for(lambda: cls.sim.request("GET", "/apis/example.dev/v1")[0] == 200, what="CRD served")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def req(self, *a, **kw):
+        return self.sim.request(*a, **kw)
+
+    def test_status_subresource_and_generation(self):
+        base = "/apis/example.dev/v1/namespaces/default/gadgets"
+        status, _, g = self.req("POST", base, {"apiVersion": "example.dev/v1", "kind": "Gadget",
+                                               "metadata": {"name": "g1"}, "spec": {"n": 1}, "status": {"phase": "Made"}})
+        self.assertEqual(status, 201)
+        self.assertNotIn("status", g, "status is dropped on create when a status subresource exists")
+        self.assertEqual(g["metadata"]["generation"], 1)
+        # The main endpoint ignores status.
+        g["status"] = {"phase": "Ignored"}
+        g["spec"]["n"] = 2
+        status, _, g2 = self.req("PUT", base + "/g1", g)
+        self.assertEqual(status, 200)
+        self.assertEqual((g2["spec"]["n"], g2["metadata"]["generation"]), (2, 2))
+        self.assertNotIn("status", g2)
+        # /status ignores everything but status, and does not bump generation.
+        g2["status"] = {"phase": "Ready"}
+        g2["spec"]["n"] = 99
+        status, _, g3 = self.req("PUT", base + "/g1/status", g2)
+        self.assertEqual(status, 200)
+        self.assertEqual((g3["status"]["phase"], g3["spec"]["n"], g3["metadata"]["generation"]), ("Ready", 2, 2))
+        # A no-op update stores nothing: same resourceVersion.
+        status, _, g4 = self.req("PUT", base + "/g1", g3)
+        self.assertEqual(status, 200)
+        self.assertEqual(g4["metadata"]["resourceVersion"], g3["metadata"]["resourceVersion"])
+        # Custom resources need a resourceVersion to update.
+        del g4["metadata"]["resourceVersion"]
+        status, _, err = self.req("PUT", base + "/g1", g4)
+        self.assertEqual(status, 422)
+        self.assertIn("metadata.resourceVersion: Invalid value: 0x0: must be specified for an update", err["message"])
+        # Strategic merge patch is not for custom resources.
+        status, _, err = self.req("PATCH", base + "/g1", {"spec": {"n": 3}},
+                                  content_type="application/strategic-merge-patch+json")
+        self.assertEqual((status, err["reason"]), (415, "UnsupportedMediaType"))
+
+    def test_paging_with_limit_and_continue(self):
+        for i in range(5):
+            self.req("POST", "/api/v1/namespaces/default/configmaps",
+                     {"metadata": {"name": "page-%d" % i, "labels": {"paging": "yes"}}})
+        seen, token, pages = [], None, 0
+        while True:
+            q = "?labelSelector=paging%3Dyes&limit=2" + ("&continue=" + token if token else "")
+            status, _, lst = self.req("GET", "/api/v1/namespaces/default/configmaps" + q)
+            self.assertEqual(status, 200)
+            seen += [i["metadata"]["name"] for i in lst["items"]]
+            pages += 1
+            token = lst["metadata"].get("continue")
+            if not token:
+                break
+        self.assertEqual(seen, ["page-%d" % i for i in range(5)])
+        self.assertEqual(pages, 3)
+        status, _, lst = self.req("GET", "/api/v1/namespaces/default/configmaps?limit=1")
+        self.assertGreaterEqual(lst["metadata"]["remainingItemCount"], 4)
+
+    def test_field_selectors(self):
+        status, _, lst = self.req("GET", "/api/v1/nodes?fieldSelector=metadata.name%3Dgpu-node-1")
+        self.assertEqual([n["metadata"]["name"] for n in lst["items"]], ["gpu-node-1"])
+        status, _, err = self.req("GET", "/api/v1/namespaces/default/configmaps?fieldSelector=data.x%3Dy")
+        self.assertEqual((status, err["reason"]), (400, "BadRequest"))
+        self.assertIn("field label not supported: data.x", err["message"])
+
+    def test_stale_update_and_precondition_delete(self):
+        status, _, cm = self.req("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "cas"}, "data": {"v": "1"}})
+        stale = dict(cm)
+        cm["data"] = {"v": "2"}
+        self.assertEqual(self.req("PUT", "/api/v1/namespaces/default/configmaps/cas", cm)[0], 200)
+        status, _, err = self.req("PUT", "/api/v1/namespaces/default/configmaps/cas", stale)
+        self.assertEqual(status, 409)
+        self.assertEqual(err["message"], 'Operation cannot be fulfilled on configmaps "cas": the object has been '
+                                         'modified; please apply your changes to the latest version and try again')
+        status, _, err = self.req("DELETE", "/api/v1/namespaces/default/configmaps/cas",
+                                  {"preconditions": {"uid": "not-the-uid"}})
+        self.assertEqual(status, 409)
+        self.assertIn("Precondition failed: UID in precondition: not-the-uid", err["message"])
+        status, _, err = self.req("GET", "/api/v1/namespaces/default/configmaps/nope")
+        self.assertEqual((status, err["reason"], err["message"]), (404, "NotFound", 'configmaps "nope" not found'))
+
+    def test_watch_framing_selectors_and_bookmarks(self):
+        ns = "/api/v1/namespaces/default/configmaps"
+        status, _, lst = self.req("GET", ns)
+        rv = lst["metadata"]["resourceVersion"]
+        self.req("POST", ns, {"metadata": {"name": "sel", "labels": {"team": "a"}}})
+        self.req("PATCH", ns + "/sel", {"metadata": {"labels": {"team": "b"}}}, content_type="application/merge-patch+json")
+        self.req("PATCH", ns + "/sel", {"metadata": {"labels": {"team": "a"}}}, content_type="application/merge-patch+json")
+        status, events = watch_events(self.sim, ns + "?watch=1&labelSelector=team%3Da&allowWatchBookmarks=true"
+                                      "&timeoutSeconds=3&resourceVersion=" + rv, 4)
+        self.assertEqual(status, 200)
+        types = [e["type"] for e in events]
+        # Entering the selector is ADDED, leaving it DELETED, as a real apiserver reports.
+        self.assertEqual(types[:3], ["ADDED", "DELETED", "ADDED"])
+        self.assertEqual(types[3], "BOOKMARK")
+        bm = events[3]["object"]
+        self.assertEqual((bm["kind"], bm["apiVersion"]), ("ConfigMap", "v1"))
+        self.assertTrue(int(bm["metadata"]["resourceVersion"]) >= int(events[2]["object"]["metadata"]["resourceVersion"]))
+
+    def test_watch_from_compacted_version_is_410_expired(self):
+        ns = "/api/v1/namespaces/default/configmaps"
+        _, _, lst = self.req("GET", ns)
+        old = lst["metadata"]["resourceVersion"]
+        for i in range(120):  # history is 100
+            self.req("POST", ns, {"metadata": {"generateName": "churn-"}})
+        status, events = watch_events(self.sim, ns + "?watch=1&resourceVersion=" + old, 1)
+        self.assertEqual(status, 200)
+        self.assertEqual(events[0]["type"], "ERROR")
+        st = events[0]["object"]
+        self.assertEqual((st["kind"], st["code"], st["reason"]), ("Status", 410, "Expired"))
+        self.assertRegex(st["message"], r"^too old resource version: %s \(\d+\)$" % old)
+
+    def test_fault_injection(self):
+        try:
+            self.sim.set_faults(error500={"list": 1.0})
+            status, _, err = self.req("GET", "/api/v1/namespaces/default/secrets")
+            self.assertEqual((status, err["reason"]), (500, "InternalError"))
+            self.assertEqual(self.req("GET", "/api/v1/namespaces/default")[0], 200, "get is not affected")
+            self.sim.set_faults(error429=1.0, retryAfterSeconds=3)
+            status, headers, err = self.req("GET", "/api/v1/namespaces/default")
+            self.assertEqual((status, err["reason"], headers.get("Retry-After")), (429, "TooManyRequests", "3"))
+            self.sim.set_faults(latencyMs=300)
+            t = time.time()
+            self.req("GET", "/api/v1/namespaces/default")
+            self.assertGreaterEqual(time.time() - t, 0.3)
+            self.sim.set_faults(force410=True)
+            status, events = watch_events(self.sim, "/api/v1/namespaces/default/configmaps?watch=1", 1)
+            self.assertEqual(events[0]["object"]["code"], 410)
+            self.sim.set_faults(closeWatchSeconds=1)
+            t = time.time()
+            status, events = watch_events(self.sim, "/api/v1/namespaces/default/pods?watch=1&resourceVersion=1", 10 ** 6)
+            self.assertLess(time.time() - t, 5, "the watch was closed by the server")
+            status, _, err = self.req("PUT", "/sim/faults", {"error500": 2})
+            self.assertEqual(status, 400)
+            self.assertIn("between 0 and 1", err["message"])
+        finally:
+            self.sim.set_faults()
+
+    def test_unauthenticated_requests_are_401(self):
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=os.path.join(self.sim.pki, "ca.crt"))
+        try:
+            urllib.request.urlopen(self.sim.url + "/api/v1/namespaces", context=ctx)
+            self.fail("expected 401")
+        except urllib.error.HTTPError as e:
+            self.assertEqual(e.code, 401)
+            self.assertEqual(json.loads(e.read())["reason"], "Unauthorized")
+
+
+if __name__ == "__main__":
+    unittest.main()
