@@ -3,6 +3,8 @@ BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-asan
 STATE_DIR ?= .state
 JOBS ?= $(shell nproc)
+# Real Kubernetes OpenAPI documents, used when present (kubectl explain for built-in types).
+OPENAPI_DIR ?= ../shared/k8s-openapi/v3
 
 .PHONY: all deps build build-test dev test unit-test integration-test fmt fmt-check bench clean
 
@@ -28,7 +30,7 @@ dev: build
 	@mkdir -p $(STATE_DIR)
 	@echo "Starting the simulated cluster; in another terminal: export KUBECONFIG=$(CURDIR)/$(STATE_DIR)/kubeconfig"
 	@$(BUILD_DIR)/bin/remote-code sim --listen 127.0.0.1:6443 --kubeconfig-out $(STATE_DIR)/kubeconfig \
-		--openapi-dir ../shared/k8s-openapi/v3
+		$(if $(wildcard $(OPENAPI_DIR)),--openapi-dir $(OPENAPI_DIR))
 
 fmt:
 	@find operator include tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
