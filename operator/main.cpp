@@ -66,6 +66,7 @@ int run_sim(int argc, char** argv) {
       ("cpu-nodes", po::value(&o.cluster.cpu_nodes)->default_value(1), "nodes without GPUs")
       ("gpu-product", po::value(&o.cluster.gpu_product)->default_value("NVIDIA-A100-SXM4-80GB"), "nvidia.com/gpu.product label of GPU nodes")
       ("pod-start-seconds", po::value(&o.cluster.pod_start_seconds)->default_value(0.5), "time from a pod's binding to Running")
+      ("job-backoff-seconds", po::value(&o.cluster.job_backoff_seconds)->default_value(10), "delay before a failed Job pod is replaced; doubles per failure, capped at 360")
       ("fault-500", po::value(&fault500), "rate of injected 500s: 0.1 for every verb, or list=0.1,create=0.05")
       ("fault-429", po::value(&fault429), "rate of injected 429s (with Retry-After), same form")
       ("fault-retry-after-seconds", po::value(&o.faults.retry_after_seconds)->default_value(1), "Retry-After of injected 429s")

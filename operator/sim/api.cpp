@@ -69,7 +69,11 @@ bool has_deletion(const json& obj) {
 
 bool finalizers_empty(const json& obj) {
   const auto& md = obj.at("metadata");
-  return !md.contains("finalizers") || md["finalizers"].empty();
+  if (md.contains("finalizers") && !md["finalizers"].empty()) return false;
+  // Namespaces are finalized through spec.finalizers (the namespace controller's "kubernetes").
+  if (obj.value("kind", "") == "Namespace" && obj.value("apiVersion", "") == "v1")
+    return obj.value("spec", json::object()).value("finalizers", json::array()).empty();
+  return true;
 }
 
 void check_kind(const ResourceType& rt, const json& obj) {
@@ -177,10 +181,16 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
       auto nsrt = types_.find("", "v1", "namespaces");
       throw not_found(*nsrt, ns);
     }
-    if ((*nsobj)["status"].value("phase", "") == "Terminating")
-      throw forbidden(&rt, md.value("name", md.value("generateName", "")),
-                      "unable to create new content in namespace " + ns +
-                          " because it is being terminated");
+    if ((*nsobj)["status"].value("phase", "") == "Terminating") {
+      StatusError e = forbidden(&rt, md.value("name", md.value("generateName", "")),
+                                "unable to create new content in namespace " + ns +
+                                    " because it is being terminated");
+      // Clients look for this cause (apierrors.HasStatusCause NamespaceTerminating).
+      json details = e.status()["details"];
+      details["causes"] = json::array({cause("NamespaceTerminating", "metadata.namespace",
+                                             "namespace " + ns + " is being terminated")});
+      throw StatusError(403, "Forbidden", e.what(), details);
+    }
   } else {
     md.erase("namespace");
   }
@@ -221,6 +231,15 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
   validate_and_default(rt, obj, nullptr, opt);
   if (store_.get(rt.id(), object_key(ns, name))) throw already_exists(rt, name);
   if (rt.group.empty() && rt.plural == "pods") admit_pod_quota(obj);
+  if (rt.custom) {
+    auto crd = store_.get("apiextensions.k8s.io/customresourcedefinitions", object_key("", rt.crd_name));
+    if (crd && (*crd)["metadata"].contains("deletionTimestamp")) {
+      StatusError e = method_not_supported(rt, "create");
+      throw StatusError(405, "MethodNotAllowed",
+                        "create not allowed while custom resource definition is terminating",
+                        e.status()["details"]);
+    }
+  }
   if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io") {
     // As created; the names controller accepts the names and establishes the CRD moments later
     // (a status write by kube-apiserver, see Cluster::reconcile_crd).
@@ -453,7 +472,9 @@ DeleteResult Api::remove_locked(const ResourceType& rt, const ObjPtr& existing,
       if (opt.dry_run) return {obj, false};
       return {*store_.commit(rt.id(), std::move(obj), EventType::Modified), false};
     }
-    return {old, false};
+    throw conflict(rt, name,
+                   "The system is ensuring all content is removed from this namespace.  Upon "
+                   "completion, this namespace will automatically be purged by the system.");
   }
   if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io")
     add_finalizer("customresourcecleanup.apiextensions.k8s.io");

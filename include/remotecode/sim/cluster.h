@@ -36,6 +36,7 @@ struct ClusterOptions {
   int cpu_nodes = 1;
   std::string gpu_product = "NVIDIA-A100-SXM4-80GB";
   double pod_start_seconds = 0.5;  // bound -> Running, unless the pod's annotation says otherwise
+  double job_backoff_seconds = 10;  // first delay before a failed Job pod is replaced (doubles)
 };
 
 class Cluster {
@@ -80,6 +81,7 @@ class Cluster {
   void reconcile_deployment(const std::string& key);
   void reconcile_job(const std::string& key);
 
+  void release_tracking_finalizers(const std::vector<nlohmann::json>& pods);
   void track_bound(const std::string& key, const nlohmann::json* pod);
   bool write_status(const char* plural, const std::string& group, nlohmann::json obj,
                     const std::string& manager);
@@ -89,10 +91,15 @@ class Cluster {
                       const std::map<std::string, std::string>& extra_annotations,
                       const std::vector<std::pair<std::string, std::string>>& extra_env,
                       const std::string& hostname);
+  // A core/v1 Event about `obj`, once per distinct message (the simulator does not aggregate).
+  void record_event(const nlohmann::json& obj, const std::string& kind, const std::string& type,
+                    const std::string& reason, const std::string& message,
+                    const std::string& component);
   void delete_object(const char* plural, const std::string& group, const nlohmann::json& obj,
                      const char* propagation, std::optional<int64_t> grace = std::nullopt);
   ObjPtr get(const std::string& storage_id, const std::string& key);
   ResourceTypePtr type(const std::string& group, const char* plural);
+  ResourceTypePtr type_of_events();
 
   Api& api_;
   ClusterOptions options_;
@@ -112,8 +119,14 @@ class Cluster {
   std::map<std::string, std::vector<LogLine>> logs_;  // pod uid -> lines
   std::map<std::string, std::string> pod_uid_by_key_;
   uint32_t next_pod_ip_ = 2;
-  std::map<std::string, int> exit_codes_;  // pod uid -> exit code of its scripted run
-  std::set<std::string> reported_failures_;  // owner uid + message already sent as an Event
+  struct ScriptedExit {
+    int code = 0;
+    Clock::time_point at;
+  };
+  std::map<std::string, ScriptedExit> exit_codes_;  // pod uid -> how and when its run ends
+  // job uid -> (failures seen, no replacement pods before this time)
+  std::map<std::string, std::pair<int64_t, Clock::time_point>> job_backoff_;
+  std::set<std::string> reported_events_;  // object uid + reason + message already recorded
 };
 
 }  // namespace rc::sim

@@ -12,6 +12,8 @@ Cluster::Cluster(Api& api, ClusterOptions options) : api_(api), options_(options
 
 Cluster::~Cluster() { stop(); }
 
+ResourceTypePtr Cluster::type_of_events() { return type("", "events"); }
+
 ResourceTypePtr Cluster::type(const std::string& group, const char* plural) {
   for (const auto& t : api_.types().all())
     if (t->group == group && t->plural == plural && !t->custom) return t;
@@ -259,6 +261,36 @@ bool Cluster::write_status(const char* plural, const std::string& group, json ob
   }
 }
 
+void Cluster::record_event(const json& obj, const std::string& kind, const std::string& type,
+                           const std::string& reason, const std::string& message,
+                           const std::string& component) {
+  const auto& md = obj["metadata"];
+  if (!reported_events_.insert(md.value("uid", "") + "|" + reason + "|" + message).second) return;
+  std::string now = util::now_rfc3339();
+  std::string ns = md.value("namespace", "default");
+  json ev = {{"metadata", {{"generateName", md.value("name", "") + "."}}},
+             {"involvedObject", {{"kind", kind}, {"namespace", md.value("namespace", "")},
+                                 {"name", md.value("name", "")}, {"uid", md.value("uid", "")},
+                                 {"apiVersion", obj.value("apiVersion", "")},
+                                 {"resourceVersion", md.value("resourceVersion", "")}}},
+             {"reason", reason},
+             {"message", message},
+             {"type", type},
+             {"source", {{"component", component}}},
+             {"firstTimestamp", now},
+             {"lastTimestamp", now},
+             {"count", 1},
+             {"reportingComponent", component},
+             {"reportingInstance", ""}};
+  WriteOptions opt;
+  opt.field_manager = component;
+  try {
+    api_.create(*type_of_events(), ns, ev, opt);
+  } catch (const StatusError& e) {
+    spdlog::debug("sim: event not recorded: {}", e.what());
+  }
+}
+
 void Cluster::delete_object(const char* plural, const std::string& group, const json& obj,
                             const char* propagation, std::optional<int64_t> grace) {
   auto rt = type(group, plural);
@@ -308,6 +340,51 @@ void Cluster::reconcile_namespace(const std::string& name) {
         api_.remove(*t, name, (*o)["metadata"].value("name", ""), opt);
       } catch (const StatusError&) {
       }
+    }
+  }
+  if (remaining > 0) {
+    // The namespace controller says what keeps the namespace.
+    std::map<std::string, int> finalizers;
+    std::vector<std::string> kinds;
+    for (const auto& t : api_.types().all()) {
+      if (!t->namespaced || (t->custom && !t->crd_version.value("storage", false))) continue;
+      std::vector<ObjPtr> objs;
+      {
+        std::lock_guard lk(api_.store().mutex());
+        objs = api_.store().list(t->id(), name);
+      }
+      if (objs.empty()) continue;
+      kinds.push_back(t->group_resource() + " has " + std::to_string(objs.size()) + " resource instances");
+      for (const auto& o : objs)
+        for (const auto& f : (*o)["metadata"].value("finalizers", json::array())) ++finalizers[f.get<std::string>()];
+    }
+    std::string now = util::now_rfc3339();
+    auto cond = [&](const char* type, bool status, const char* reason, const std::string& msg) {
+      json c = {{"type", type}, {"status", status ? "True" : "False"}, {"lastTransitionTime", now}, {"reason", reason}};
+      if (!msg.empty()) c["message"] = msg;
+      return c;
+    };
+    std::string content = "Some resources are remaining: ";
+    for (size_t i = 0; i < kinds.size(); ++i) content += (i ? ", " : "") + kinds[i];
+    std::string fin = "Some content in the namespace has finalizers remaining: ";
+    size_t i = 0;
+    for (const auto& [f, n] : finalizers) fin += (i++ ? ", " : "") + f + " in " + std::to_string(n) + " resource instances";
+    json conds = json::array(
+        {cond("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered", "All resources successfully discovered"),
+         cond("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions", "All legacy kube types successfully parsed"),
+         cond("NamespaceDeletionContentFailure", false, "ContentDeleted", "All content successfully deleted, may be waiting on finalization"),
+         cond("NamespaceContentRemaining", true, "SomeResourcesRemain", content),
+         finalizers.empty() ? cond("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers", "All content-preserving finalizers finished")
+                            : cond("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain", fin)});
+    auto old_conds = (*ns)["status"].value("conditions", json::array());
+    bool same = old_conds.size() == conds.size();
+    for (size_t k = 0; same && k < conds.size(); ++k)
+      same = old_conds[k].value("message", "") == conds[k].value("message", "") &&
+             old_conds[k].value("status", "") == conds[k].value("status", "");
+    if (!same) {
+      json obj = *ns;
+      obj["status"]["conditions"] = conds;
+      write_status("namespaces", "", obj, "kube-controller-manager");
     }
   }
   if (remaining == 0) {
@@ -518,6 +595,22 @@ void Cluster::reconcile_crd(const std::string& name) {
     objs = api_.store().list(id, "");
   }
   auto rt = api_.types().by_storage_id(id);
+  {
+    json obj = *crd;
+    json conds = obj["status"].value("conditions", json::array());
+    if (!conds.is_array()) conds = json::array();
+    bool changed = false;
+    for (auto& c : conds)
+      if (c.value("type", "") == "Terminating" && c.value("reason", "") != "InstanceDeletionInProgress") {
+        c["reason"] = "InstanceDeletionInProgress";
+        c["message"] = "CustomResource deletion is in progress";
+        changed = true;
+      }
+    if (changed) {
+      obj["status"]["conditions"] = conds;
+      write_status("customresourcedefinitions", "apiextensions.k8s.io", obj, "kube-apiserver");
+    }
+  }
   for (const auto& o : objs) {
     if ((*o)["metadata"].contains("deletionTimestamp") || !rt) continue;
     DeleteOptions opt;

@@ -235,16 +235,25 @@ void Cluster::schedule_pending() {
       pending_pods_.erase(key);
       continue;
     }
-    std::vector<std::string> parts;
-    for (const auto& [r, n] : reasons) parts.push_back(std::to_string(n) + " " + r);
-    std::sort(parts.begin(), parts.end(), [](const std::string& a, const std::string& b) {
-      return a.substr(a.find(' ') + 1) < b.substr(b.find(' ') + 1);
-    });
+    // The scheduler's message: "<count> <reason>" sorted as whole strings, then what preemption
+    // could do (nothing about taints or selectors; no victims for resources).
+    auto histogram = [](const std::map<std::string, int>& counts) {
+      std::vector<std::string> parts;
+      for (const auto& [r, n] : counts) parts.push_back(std::to_string(n) + " " + r);
+      std::sort(parts.begin(), parts.end());
+      std::string out;
+      for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+      return out;
+    };
+    std::map<std::string, int> preemption;
+    for (const auto& [r, n] : reasons) {
+      bool resource = r.rfind("Insufficient ", 0) == 0 || r == "Too many pods";
+      preemption[resource ? "No preemption victims found for incoming pod"
+                          : "Preemption is not helpful for scheduling"] += n;
+    }
     std::string total = std::to_string(nodes.size());
-    std::string msg = "0/" + total + " nodes are available: ";
-    for (size_t i = 0; i < parts.size(); ++i) msg += (i ? ", " : "") + parts[i];
-    msg += ". preemption: 0/" + total + " nodes are available: " + total +
-           " No preemption victims found for incoming pod.";
+    std::string msg = "0/" + total + " nodes are available: " + histogram(reasons) +
+                      ". preemption: 0/" + total + " nodes are available: " + histogram(preemption) + ".";
     bool same = false;
     for (const auto& c : (*pod)["status"].value("conditions", json::array()))
       if (c.value("type", "") == "PodScheduled" && c.value("message", "") == msg) same = true;
@@ -253,7 +262,8 @@ void Cluster::schedule_pending() {
       json conds = json::array({condition("PodScheduled", false, now, "Unschedulable", msg)});
       obj["status"]["conditions"] = conds;
       obj["status"]["phase"] = "Pending";
-      write_status("pods", "", obj, "kube-scheduler");
+      if (write_status("pods", "", obj, "kube-scheduler"))
+        record_event(*pod, "Pod", "Warning", "FailedScheduling", msg, "default-scheduler");
     }
   }
 }
@@ -398,7 +408,7 @@ void Cluster::reconcile_pod(const std::string& key) {
       std::string code = annotation(p, annotations::kExitCode);
       if (exit_code == 0 && !code.empty()) exit_code = std::atoi(code.c_str());
       // Remember the outcome on the timer key: the pod itself only knows it is running.
-      exit_codes_[uid] = exit_code;
+      exit_codes_[uid] = {exit_code, now_tp + std::chrono::microseconds(static_cast<int64_t>(run * 1e6))};
       after(run, "pod", key);
     }
     return;
@@ -406,17 +416,14 @@ void Cluster::reconcile_pod(const std::string& key) {
   if (phase == "Running") {
     auto it = exit_codes_.find(uid);
     if (it == exit_codes_.end()) return;
-    double run = annotation_seconds(p, annotations::kRunSeconds, -1);
+    if (Clock::now() < it->second.at) {
+      after(std::chrono::duration<double>(it->second.at - Clock::now()).count() + 0.001, "pod", key);
+      return;
+    }
     std::string started_at;
     if (!st.value("containerStatuses", json::array()).empty())
       started_at = st["containerStatuses"][0]["state"].value("running", json::object()).value("startedAt", "");
-    auto started = util::parse_rfc3339(started_at);
-    if (started && std::chrono::system_clock::now() + std::chrono::milliseconds(999) <
-                       *started + std::chrono::milliseconds(static_cast<int64_t>(run * 1000))) {
-      after(0.1, "pod", key);
-      return;
-    }
-    int code = it->second;
+    int code = it->second.code;
     json obj = p;
     auto& s = obj["status"];
     s["phase"] = code == 0 ? "Succeeded" : "Failed";

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "remotecode/sim/cluster.h"
 #include "remotecode/util/clock.h"
@@ -80,6 +81,7 @@ void Cluster::create_pod_for(const json& owner, const std::string& owner_kind, c
   md["namespace"] = omd.value("namespace", "");
   for (const auto& [k, v] : extra_labels) md["labels"][k] = v;
   for (const auto& [k, v] : extra_annotations) md["annotations"][k] = v;
+  if (owner_kind == "Job") md["finalizers"] = json::array({"batch.kubernetes.io/job-tracking"});
   md["ownerReferences"] = json::array({{{"apiVersion", owner.value("apiVersion", "")},
                                         {"kind", owner_kind},
                                         {"name", omd.value("name", "")},
@@ -107,26 +109,8 @@ void Cluster::create_pod_for(const json& owner, const std::string& owner_kind, c
     api_.create(*type("", "pods"), omd.value("namespace", ""), pod, opt);
   } catch (const StatusError& e) {
     // Like the real controllers: an Event on the owner, then a retry.
-    std::string marker = omd.value("uid", "") + "|" + e.what();
-    if (reported_failures_.insert(marker).second) {
-      std::string now = util::now_rfc3339();
-      json ev = {{"metadata", {{"generateName", omd.value("name", "") + "."}}},
-                 {"involvedObject", {{"kind", owner_kind}, {"namespace", omd.value("namespace", "")},
-                                     {"name", omd.value("name", "")}, {"uid", omd.value("uid", "")},
-                                     {"apiVersion", owner.value("apiVersion", "")},
-                                     {"resourceVersion", omd.value("resourceVersion", "")}}},
-                 {"reason", "FailedCreate"},
-                 {"message", std::string("Error creating: ") + e.what()},
-                 {"type", "Warning"},
-                 {"source", {{"component", owner_kind == "Job" ? "job-controller" : "deployment-controller"}}},
-                 {"firstTimestamp", now}, {"lastTimestamp", now}, {"count", 1},
-                 {"reportingComponent", owner_kind == "Job" ? "job-controller" : "deployment-controller"},
-                 {"reportingInstance", ""}};
-      try {
-        api_.create(*type("", "events"), omd.value("namespace", ""), ev, opt);
-      } catch (const StatusError&) {
-      }
-    }
+    record_event(owner, owner_kind, "Warning", "FailedCreate", std::string("Error creating: ") + e.what(),
+                 owner_kind == "Job" ? "job-controller" : "deployment-controller");
     throw;
   }
 }
@@ -253,9 +237,15 @@ void Cluster::reconcile_job(const std::string& key) {
     }
   }
   if (finished) {
-    for (const auto& p : pods)
+    std::vector<json> release;
+    for (const auto& p : pods) {
       if (phase(p) != "Succeeded" && phase(p) != "Failed" && !p["metadata"].contains("deletionTimestamp"))
         delete_object("pods", "", p, "Background");
+      // Counted when the Job finished: nothing holds its pods any more.
+      for (const auto& f : p["metadata"].value("finalizers", json::array()))
+        if (f == "batch.kubernetes.io/job-tracking") release.push_back(p);
+    }
+    release_tracking_finalizers(release);
     if (spec.contains("ttlSecondsAfterFinished")) {
       auto done = util::parse_rfc3339(st.value("completionTime", ""));
       for (const auto& c : st.value("conditions", json::array()))
@@ -278,33 +268,20 @@ void Cluster::reconcile_job(const std::string& key) {
   if (spec.contains("completions") && spec["completions"].is_number()) completions = spec["completions"].get<int64_t>();
   int64_t backoff = spec.value("backoffLimit", 6);
 
-  std::vector<json> active;
-  int64_t succeeded = 0, failed = 0, ready = 0, terminating = 0;
+  // Counting as the 1.32 job controller does: a finished (or deleted) pod still carrying the
+  // job-tracking finalizer is counted once, then the finalizer goes.
+  static const char* kTracking = "batch.kubernetes.io/job-tracking";
+  auto tracked = [](const json& p) {
+    for (const auto& f : p["metadata"].value("finalizers", json::array()))
+      if (f == kTracking) return true;
+    return false;
+  };
+  std::vector<json> active, to_release;
+  int64_t succeeded = st.value("succeeded", 0), failed = st.value("failed", 0), ready = 0, terminating = 0;
   std::set<int> done_idx;
   std::set<int> active_idx;
-  for (const auto& p : pods) {
-    std::string ph = phase(p);
-    int idx = -1;
-    std::string is = p["metadata"].value("annotations", json::object()).value("batch.kubernetes.io/job-completion-index", "");
-    if (!is.empty()) idx = std::atoi(is.c_str());
-    if (ph == "Succeeded") {
-      ++succeeded;
-      if (idx >= 0) done_idx.insert(idx);
-    } else if (ph == "Failed") {
-      ++failed;
-    } else if (p["metadata"].contains("deletionTimestamp")) {
-      ++terminating;
-    } else {
-      active.push_back(p);
-      if (pod_ready(p)) ++ready;
-      if (idx >= 0) active_idx.insert(idx);
-    }
-  }
-  // Counts never go back, even when finished pods are removed.
-  succeeded = std::max<int64_t>(succeeded, st.value("succeeded", 0));
-  failed = std::max<int64_t>(failed, st.value("failed", 0));
-  if (indexed) {
-    // completedIndexes survive pod removal too.
+  {
+    // completedIndexes survive pod removal.
     std::string prev = st.value("completedIndexes", "");
     size_t pos = 0;
     while (pos < prev.size()) {
@@ -317,7 +294,50 @@ void Cluster::reconcile_job(const std::string& key) {
       if (comma == std::string::npos) break;
       pos = comma + 1;
     }
-    succeeded = std::max<int64_t>(succeeded, static_cast<int64_t>(done_idx.size()));
+  }
+  for (const auto& p : pods) {
+    std::string ph = phase(p);
+    int idx = -1;
+    std::string is = p["metadata"].value("annotations", json::object()).value("batch.kubernetes.io/job-completion-index", "");
+    if (!is.empty()) idx = std::atoi(is.c_str());
+    bool deleting = p["metadata"].contains("deletionTimestamp");
+    if (ph == "Succeeded") {
+      if (tracked(p)) {
+        if (!indexed || !done_idx.count(idx)) ++succeeded;
+        to_release.push_back(p);
+      }
+      if (idx >= 0) done_idx.insert(idx);
+    } else if (ph == "Failed") {
+      if (tracked(p)) {
+        ++failed;
+        to_release.push_back(p);
+      }
+    } else if (deleting) {
+      ++terminating;
+      // A pod deleted before it finished failed, unless the Job was suspended.
+      if (tracked(p)) {
+        if (!suspend) ++failed;
+        to_release.push_back(p);
+      }
+    } else {
+      active.push_back(p);
+      if (pod_ready(p)) ++ready;
+      if (idx >= 0) active_idx.insert(idx);
+    }
+  }
+  if (indexed) succeeded = std::max<int64_t>(succeeded, static_cast<int64_t>(done_idx.size()));
+  // Pods that failed delay their replacements: 10 s, 20 s, 40 s... (capped at 6 minutes).
+  bool backing_off = false;
+  if (failed > 0) {
+    auto& b = job_backoff_[uid];
+    if (failed > b.first) {
+      double delay = options_.job_backoff_seconds * std::pow(2.0, static_cast<double>(std::min<int64_t>(failed - 1, 20)));
+      b = {failed, Clock::now() + std::chrono::microseconds(static_cast<int64_t>(std::min(delay, 360.0) * 1e6))};
+    }
+    if (Clock::now() < b.second) {
+      backing_off = true;
+      after(std::chrono::duration<double>(b.second - Clock::now()).count() + 0.01, "job", key);
+    }
   }
 
   json want = st;
@@ -350,6 +370,8 @@ void Cluster::reconcile_job(const std::string& key) {
 
   if (!fail_reason.empty()) {
     for (const auto& p : active) delete_object("pods", "", p, "Background", 0);
+    failed += static_cast<int64_t>(active.size());  // killed before finishing: failed
+    ready = 0;
     conds = set_condition(conds, "FailureTarget", "True", fail_reason, fail_msg, now);
     conds = set_condition(conds, "Failed", "True", fail_reason, fail_msg, now);
     for (auto& c : conds) c["lastProbeTime"] = now;
@@ -376,7 +398,7 @@ void Cluster::reconcile_job(const std::string& key) {
     }
     if (!want.contains("startTime")) want["startTime"] = now;
     // Create the pods still missing, up to parallelism.
-    int64_t room = parallelism - static_cast<int64_t>(active.size());
+    int64_t room = backing_off ? 0 : parallelism - static_cast<int64_t>(active.size());
     std::string name = md.value("name", "");
     if (indexed) {
       for (int64_t i = 0; completions && i < *completions && room > 0; ++i) {
@@ -397,6 +419,7 @@ void Cluster::reconcile_job(const std::string& key) {
     } else {
       int64_t remaining = completions ? *completions - succeeded : (succeeded > 0 ? 0 : parallelism);
       int64_t want_new = std::min(room, remaining - static_cast<int64_t>(active.size()));
+      if (backing_off) want_new = 0;
       for (int64_t i = 0; i < want_new; ++i) {
         try {
           create_pod_for(j, "Job", spec["template"], name + "-", {}, {}, {}, "");
@@ -420,7 +443,27 @@ void Cluster::reconcile_job(const std::string& key) {
   if (want != st) {
     json obj = j;
     obj["status"] = want;
-    if (!write_status("jobs", "batch", obj, "kube-controller-manager")) after(0.05, "job", key);
+    if (!write_status("jobs", "batch", obj, "kube-controller-manager")) {
+      after(0.05, "job", key);
+      return;  // counted pods keep their finalizer until the counts are stored
+    }
+  }
+  release_tracking_finalizers(to_release);
+}
+
+void Cluster::release_tracking_finalizers(const std::vector<json>& pods) {
+  WriteOptions opt;
+  opt.field_manager = "kube-controller-manager";
+  for (const auto& p : pods) {
+    json kept = json::array();
+    for (const auto& f : p["metadata"].value("finalizers", json::array()))
+      if (f != "batch.kubernetes.io/job-tracking") kept.push_back(f);
+    json patch = {{"metadata", {{"finalizers", kept.empty() ? json(nullptr) : kept}}}};
+    try {
+      api_.patch(*type("", "pods"), p["metadata"].value("namespace", ""), p["metadata"].value("name", ""),
+                 "application/merge-patch+json", patch.dump(), opt);
+    } catch (const StatusError&) {
+    }
   }
 }
 
