@@ -20,14 +20,21 @@ record() {  # suite-name passed failed
   if (($3 > 0)); then failed_suites+=("$1"); fi
 }
 
-echo "== unit tests (ctest)"
-ctest_out=$(ctest --test-dir "$BUILD_DIR" -L unit --output-on-failure 2>&1)
-ctest_rc=$?
-echo "$ctest_out" | tail -n 30
-total=$(echo "$ctest_out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
-bad=$(echo "$ctest_out" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p')
-if [[ -z $total ]]; then total=0; bad=$((ctest_rc != 0)); fi
-record unit $((total - bad)) "$bad"
+echo "== unit tests"
+# Each tests/unit/*_test.cpp is its own GoogleTest binary; count test cases, not binaries.
+for bin in "$BUILD_DIR"/bin/*_test; do
+  [[ -x $bin ]] || continue
+  out=$("$bin" 2>&1)
+  rc=$?
+  p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p')
+  f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\{0,1\}, listed below:.*/\1/p')
+  p=${p:-0}
+  f=${f:-0}
+  if ((rc != 0 && f == 0)); then f=1; echo "$out" | tail -n 30; fi
+  echo "$(basename "$bin"): $p passed, $f failed"
+  ((f > 0)) && echo "$out" | grep -E '^\[  FAILED  \]' | head -20
+  record "$(basename "$bin")" "$p" "$f"
+done
 
 for suite in tests/integration tests/kubectl tests/python; do
   [[ -d $suite ]] || continue

@@ -43,6 +43,22 @@ bool ready_within(std::future<T>& f, std::chrono::milliseconds d) {
   return f.wait_for(d) == std::future_status::ready;
 }
 
+// get() for single-threaded tests: fails instead of blocking forever when nothing is queued.
+std::string next(WorkQueue& q) {
+  if (q.len() == 0) {
+    ADD_FAILURE() << "nothing queued";
+    return "<nothing>";
+  }
+  return q.get().value_or("<nullopt>");
+}
+
+// Declared after a future that blocks in the queue, so that a failed test still ends: the
+// future's destructor waits for its thread, which this shutdown releases.
+struct ShutdownAtExit {
+  WorkQueue& q;
+  ~ShutdownAtExit() { q.shutdown(); }
+};
+
 TEST(WorkQueue, AddsOfAQueuedKeyAreDeduplicated) {
   WorkQueue q;
   q.add("ns/a");
@@ -50,8 +66,8 @@ TEST(WorkQueue, AddsOfAQueuedKeyAreDeduplicated) {
   q.add("ns/b");
   q.add("ns/a");
   EXPECT_EQ(q.len(), 2u);
-  EXPECT_EQ(q.get(), "ns/a");
-  EXPECT_EQ(q.get(), "ns/b");
+  EXPECT_EQ(next(q), "ns/a");
+  EXPECT_EQ(next(q), "ns/b");
   EXPECT_EQ(q.len(), 0u);
   q.done("ns/a");
   q.done("ns/b");
@@ -61,12 +77,13 @@ TEST(WorkQueue, AddsOfAQueuedKeyAreDeduplicated) {
 TEST(WorkQueue, ReAddWhileProcessingIsQueuedAgainOnlyAfterDone) {
   WorkQueue q;
   q.add("ns/a");
-  ASSERT_EQ(q.get(), "ns/a");
+  ASSERT_EQ(next(q), "ns/a");
   q.add("ns/a");
   q.add("ns/a");
   EXPECT_EQ(q.len(), 0u) << "a key being processed must not be handed out again";
 
   auto second = std::async(std::launch::async, [&] { return q.get(); });
+  ShutdownAtExit release{q};
   EXPECT_FALSE(ready_within(second, 50ms)) << "a second worker got the key before done()";
   q.done("ns/a");
   ASSERT_TRUE(ready_within(second, kPatience));
@@ -80,7 +97,7 @@ TEST(WorkQueue, DoneOfAKeyNotHandedOutChangesNothing) {
   q.add("ns/a");
   q.done("ns/a");  // queued, not processing
   EXPECT_EQ(q.len(), 1u);
-  EXPECT_EQ(q.get(), "ns/a");
+  EXPECT_EQ(next(q), "ns/a");
   EXPECT_EQ(q.len(), 0u);
 }
 
@@ -139,9 +156,9 @@ TEST(WorkQueue, AddAfterHandsOutInTimeOrderAndTheEarliestAddWins) {
   clock.advance(1ms);
   EXPECT_EQ(q.len(), 3u);
   EXPECT_EQ(q.num_waiting(), 0u);
-  EXPECT_EQ(q.get(), "ns/b");
-  EXPECT_EQ(q.get(), "ns/a");
-  EXPECT_EQ(q.get(), "ns/c");
+  EXPECT_EQ(next(q), "ns/b");
+  EXPECT_EQ(next(q), "ns/a");
+  EXPECT_EQ(next(q), "ns/c");
   clock.advance(1h);
   EXPECT_EQ(q.len(), 0u) << "the superseded add of a must not fire again";
 }
@@ -159,6 +176,7 @@ TEST(WorkQueue, AddAfterWakesABlockedGetter) {
   WorkQueue q;  // real clock: the delay thread must do the waking
   auto start = std::chrono::steady_clock::now();
   auto got = std::async(std::launch::async, [&] { return q.get(); });
+  ShutdownAtExit release{q};
   q.add_after("ns/late", 50ms);
   ASSERT_TRUE(ready_within(got, kPatience)) << "nobody woke the getter";
   EXPECT_EQ(got.get(), "ns/late");
@@ -254,13 +272,13 @@ TEST(WorkQueue, AddRateLimitedBacksOffPerKeyAndForgetResets) {
   clock.advance(4ms);
   EXPECT_EQ(q.len(), 0u);
   clock.advance(1ms);
-  ASSERT_EQ(q.get(), "ns/a");
+  ASSERT_EQ(next(q), "ns/a");
   q.add_rate_limited("ns/a");  // 10ms
   q.done("ns/a");
   clock.advance(9ms);
   EXPECT_EQ(q.len(), 0u);
   clock.advance(1ms);
-  ASSERT_EQ(q.get(), "ns/a");
+  ASSERT_EQ(next(q), "ns/a");
   EXPECT_EQ(q.num_requeues("ns/a"), 2);
   q.forget("ns/a");
   q.done("ns/a");
@@ -305,7 +323,7 @@ TEST(WorkQueue, AfterShutdownGetDrainsTheQueueThenReturnsNullopt) {
   q.shutdown();
   q.add("ns/b");
   q.add_after("ns/c", 0ms);
-  EXPECT_EQ(q.get(), "ns/a");
+  EXPECT_EQ(next(q), "ns/a");
   clock.advance(1h);
   EXPECT_EQ(q.get(), std::nullopt) << "adds after shutdown and delayed keys are dropped";
   EXPECT_EQ(q.num_waiting(), 0u);
@@ -315,8 +333,9 @@ TEST(WorkQueue, AfterShutdownGetDrainsTheQueueThenReturnsNullopt) {
 TEST(WorkQueue, ShutdownWithDrainWaitsForDone) {
   WorkQueue q;
   q.add("ns/a");
-  ASSERT_EQ(q.get(), "ns/a");
+  ASSERT_EQ(next(q), "ns/a");
   auto drain = std::async(std::launch::async, [&] { q.shutdown_with_drain(); });
+  ShutdownAtExit release{q};
   EXPECT_FALSE(ready_within(drain, 50ms)) << "drain returned while ns/a was processing";
   q.done("ns/a");
   EXPECT_TRUE(ready_within(drain, kPatience));
@@ -371,7 +390,7 @@ TEST(WorkQueue, ObserverSeesAddsDepthRetriesAndDurations) {
   EXPECT_EQ(seen->depth, (std::vector<std::size_t>{1, 2}));
 
   clock.advance(3ms);
-  ASSERT_EQ(q.get(), "ns/a");
+  ASSERT_EQ(next(q), "ns/a");
   EXPECT_EQ(seen->depth.back(), 1u);
   ASSERT_EQ(seen->queued["ns/a"].size(), 1u);
   EXPECT_DOUBLE_EQ(seen->queued["ns/a"][0], 0.003);
@@ -384,10 +403,10 @@ TEST(WorkQueue, ObserverSeesAddsDepthRetriesAndDurations) {
   q.done("ns/a");
   ASSERT_EQ(seen->worked["ns/a"].size(), 1u);
   EXPECT_DOUBLE_EQ(seen->worked["ns/a"][0], 0.007);
-  ASSERT_EQ(q.get(), "ns/b");
+  ASSERT_EQ(next(q), "ns/b");
   EXPECT_DOUBLE_EQ(seen->queued["ns/b"][0], 0.010);
   clock.advance(1ms);
-  ASSERT_EQ(q.get(), "ns/a");
+  ASSERT_EQ(next(q), "ns/a");
   EXPECT_DOUBLE_EQ(seen->queued["ns/a"][1], 0.008) << "waited from the re-add, not the first add";
   EXPECT_EQ(seen->depth.back(), 0u);
 
