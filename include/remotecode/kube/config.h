@@ -72,6 +72,11 @@ ClusterConfig in_cluster_config(const std::string& service_account_dir = kServic
 ClusterConfig load_config(const std::string& kubeconfig_flag, const std::string& context_flag,
                           const std::string& service_account_dir = kServiceAccountDir);
 
+namespace detail {
+// Shared by the config sources: reads a whole file, returns 0 or the errno of the failure.
+int read_file(const std::string& path, std::string& out);
+}  // namespace detail
+
 // "" when `cert_pem` holds at least one PEM certificate and, if `key_pem` is given, a private
 // key (not encrypted) that matches the first certificate; otherwise what is wrong.
 std::string check_pem(const std::string& cert_pem, const std::string& key_pem = "");

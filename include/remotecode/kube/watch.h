@@ -1,0 +1,51 @@
+// Watch streams: one JSON event per line, decoded however the bytes are split into chunks, and
+// one watch request from a resourceVersion with bookmarks and a server-side timeout.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "remotecode/kube/client.h"
+
+namespace rc::kube {
+
+// Splits a byte stream into lines; a line may arrive over several chunks.
+class LineDecoder {
+ public:
+  // Calls on_line for every complete line in `chunk` (empty lines skipped); false stops.
+  bool feed(std::string_view chunk, const std::function<bool(std::string_view)>& on_line);
+  size_t pending() const { return buffer_.size(); }
+
+ private:
+  std::string buffer_;
+};
+
+struct WatchEvent {
+  std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
+  nlohmann::json object;
+};
+
+enum class WatchEnd {
+  Closed,     // the server ended it (timeout) or the connection dropped: resume from the last rv
+  Expired,    // 410: the resourceVersion is too old; list again
+  Cancelled,  // we stopped it
+};
+
+struct WatchOptions {
+  std::string label_selector;
+  std::string field_selector;
+  int timeout_seconds = 300;
+  bool bookmarks = true;
+};
+
+// One watch request from `resource_version`. Every event goes to `on_event` (BOOKMARKs too);
+// `resource_version` is advanced to the last event's. Throws ApiError for a refused watch
+// (other than 410) and TransportError when it could not be opened.
+WatchEnd watch_once(Client& client, const ResourceRef& ref, const std::string& ns,
+                    const WatchOptions& opts, std::string& resource_version,
+                    const std::function<void(const WatchEvent&)>& on_event,
+                    const std::atomic<bool>& cancel);
+
+}  // namespace rc::kube

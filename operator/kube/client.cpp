@@ -1,0 +1,214 @@
+#include "remotecode/kube/client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <random>
+#include <thread>
+
+namespace rc::kube {
+
+using nlohmann::json;
+
+std::string url_escape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string ResourceRef::collection_path(const std::string& ns) const {
+  std::string p = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+  if (namespaced && !ns.empty()) p += "/namespaces/" + url_escape(ns);
+  return p + "/" + resource;
+}
+
+std::string ResourceRef::item_path(const std::string& ns, const std::string& name,
+                                   const std::string& subresource) const {
+  std::string p = collection_path(namespaced ? ns : "") + "/" + url_escape(name);
+  return subresource.empty() ? p : p + "/" + subresource;
+}
+
+Client::Client(std::shared_ptr<Transport> transport, ClientOptions options)
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      tokens_(options_.burst),
+      last_refill_(std::chrono::steady_clock::now()) {}
+
+std::shared_ptr<Client> Client::connect(const ClusterConfig& config, ClientOptions options) {
+  auto creds = std::make_shared<Credentials>(config);
+  auto transport = make_curl_transport(config, creds, options.user_agent);
+  return std::make_shared<Client>(transport, std::move(options));
+}
+
+void Client::acquire_token() {
+  if (options_.qps <= 0) return;
+  std::unique_lock lk(bucket_mu_);
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+    tokens_ = std::min<double>(options_.burst, tokens_ + elapsed * options_.qps);
+    last_refill_ = now;
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return;
+    }
+    auto wait = std::chrono::duration<double>((1 - tokens_) / options_.qps);
+    lk.unlock();
+    std::this_thread::sleep_for(wait);
+    lk.lock();
+  }
+}
+
+namespace {
+
+std::chrono::milliseconds backoff_delay(int attempt) {
+  // 200 ms doubling to 10 s, with up to 50% jitter so retries of many clients spread out.
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  double base = std::min(10000.0, 200.0 * std::pow(2.0, attempt));
+  std::uniform_real_distribution<double> jitter(1.0, 1.5);
+  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
+}
+
+}  // namespace
+
+HttpResponse Client::request(HttpRequest req, bool idempotent) {
+  if (req.timeout_ms == 30000) req.timeout_ms = options_.timeout_ms;
+  for (int attempt = 0;; ++attempt) {
+    acquire_token();
+    HttpResponse res;
+    try {
+      res = transport_->send(req);
+    } catch (const TransportError& e) {
+      if (observer_) observer_->on_request(req.method, "<error>");
+      if (!idempotent || attempt >= options_.max_retries) throw;
+      auto d = backoff_delay(attempt);
+      spdlog::debug("kube: {} {} failed ({}); retrying in {} ms", req.method, req.path, e.what(), d.count());
+      std::this_thread::sleep_for(d);
+      continue;
+    }
+    if (observer_) observer_->on_request(req.method, std::to_string(res.status));
+    if (res.status >= 200 && res.status < 300) return res;
+    bool retry = attempt < options_.max_retries &&
+                 (res.status == 429 || (idempotent && res.status >= 500 && res.status != 501));
+    if (!retry) throw ApiError(res.status, res.body, req.method, req.path.substr(0, req.path.find('?')));
+    std::chrono::milliseconds d = backoff_delay(attempt);
+    if (auto it = res.headers.find("retry-after"); it != res.headers.end()) {
+      try {
+        d = std::chrono::seconds(std::clamp(std::stoi(it->second), 0, 60));
+      } catch (const std::exception&) {
+      }
+    }
+    spdlog::debug("kube: {} {} answered {}; retrying in {} ms", req.method,
+                  req.path.substr(0, req.path.find('?')), res.status, d.count());
+    std::this_thread::sleep_for(d);
+  }
+}
+
+json Client::get(const ResourceRef& ref, const std::string& ns, const std::string& name) {
+  return json::parse(request({"GET", ref.item_path(ns, name)}, true).body);
+}
+
+ListResult Client::list(const ResourceRef& ref, const std::string& ns, const ListOptions& opts) {
+  ListResult out;
+  std::string cont;
+  do {
+    std::string q = "?limit=" + std::to_string(opts.limit);
+    if (!opts.label_selector.empty()) q += "&labelSelector=" + url_escape(opts.label_selector);
+    if (!opts.field_selector.empty()) q += "&fieldSelector=" + url_escape(opts.field_selector);
+    if (!cont.empty()) q += "&continue=" + url_escape(cont);
+    else if (!opts.resource_version.empty()) q += "&resourceVersion=" + url_escape(opts.resource_version);
+    json page = json::parse(request({"GET", ref.collection_path(ns) + q}, true).body);
+    for (auto& item : page["items"]) {
+      // List items of built-in types carry no kind/apiVersion; give them back.
+      if (!item.contains("kind")) {
+        std::string kind = page.value("kind", "");
+        if (kind.size() > 4 && kind.compare(kind.size() - 4, 4, "List") == 0)
+          item["kind"] = kind.substr(0, kind.size() - 4);
+        item["apiVersion"] = ref.api_version();
+      }
+      out.items.push_back(std::move(item));
+    }
+    cont = page["metadata"].value("continue", "");
+    // A page's resourceVersion is the first page's: the consistent snapshot watches resume from.
+    if (out.resource_version.empty()) out.resource_version = page["metadata"].value("resourceVersion", "");
+  } while (!cont.empty());
+  return out;
+}
+
+json Client::create(const ResourceRef& ref, const std::string& ns, const json& obj) {
+  HttpRequest r{"POST", ref.collection_path(ns) + "?fieldManager=" + url_escape(options_.field_manager),
+                obj.dump(), "application/json"};
+  return json::parse(request(r, false).body);
+}
+
+json Client::update(const ResourceRef& ref, const json& obj) {
+  const auto& md = obj.at("metadata");
+  HttpRequest r{"PUT", ref.item_path(md.value("namespace", ""), md.value("name", "")) +
+                           "?fieldManager=" + url_escape(options_.field_manager),
+                obj.dump(), "application/json"};
+  // With a resourceVersion an update is safe to repeat: a duplicate is a 409, never a lost write.
+  return json::parse(request(r, md.contains("resourceVersion")).body);
+}
+
+json Client::update_status(const ResourceRef& ref, const json& obj) {
+  const auto& md = obj.at("metadata");
+  HttpRequest r{"PUT", ref.item_path(md.value("namespace", ""), md.value("name", ""), "status") +
+                           "?fieldManager=" + url_escape(options_.field_manager),
+                obj.dump(), "application/json"};
+  return json::parse(request(r, md.contains("resourceVersion")).body);
+}
+
+json Client::patch(const ResourceRef& ref, const std::string& ns, const std::string& name,
+                   PatchType type, const json& patch, const std::string& subresource) {
+  const char* ct = type == PatchType::Merge       ? "application/merge-patch+json"
+                   : type == PatchType::Json      ? "application/json-patch+json"
+                   : type == PatchType::Strategic ? "application/strategic-merge-patch+json"
+                                                  : "application/apply-patch+yaml";
+  HttpRequest r{"PATCH", ref.item_path(ns, name, subresource) + "?fieldManager=" + url_escape(options_.field_manager),
+                patch.dump(), ct};
+  // A JSON patch may add to lists: replaying it is not safe. The others converge.
+  return json::parse(request(r, type != PatchType::Json).body);
+}
+
+json Client::apply(const ResourceRef& ref, const json& obj, bool force, const std::string& subresource) {
+  const auto& md = obj.at("metadata");
+  HttpRequest r{"PATCH",
+                ref.item_path(md.value("namespace", ""), md.value("name", ""), subresource) +
+                    "?fieldManager=" + url_escape(options_.field_manager) + (force ? "&force=true" : ""),
+                obj.dump(), "application/apply-patch+yaml"};
+  return json::parse(request(r, true).body);
+}
+
+json Client::remove(const ResourceRef& ref, const std::string& ns, const std::string& name,
+                    const DeleteOptions& opts) {
+  json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (opts.propagation) body["propagationPolicy"] = *opts.propagation;
+  if (opts.grace_period_seconds) body["gracePeriodSeconds"] = *opts.grace_period_seconds;
+  if (opts.precondition_uid) body["preconditions"]["uid"] = *opts.precondition_uid;
+  if (opts.precondition_resource_version)
+    body["preconditions"]["resourceVersion"] = *opts.precondition_resource_version;
+  HttpRequest r{"DELETE", ref.item_path(ns, name), body.dump(), "application/json"};
+  return json::parse(request(r, true).body);
+}
+
+std::string Client::logs(const std::string& ns, const std::string& pod, const std::string& container,
+                         std::optional<int64_t> tail_lines) {
+  ResourceRef pods{"", "v1", "pods", true};
+  std::string q;
+  if (!container.empty()) q += "container=" + url_escape(container);
+  if (tail_lines) q += std::string(q.empty() ? "" : "&") + "tailLines=" + std::to_string(*tail_lines);
+  HttpRequest r{"GET", pods.item_path(ns, pod, "log") + (q.empty() ? "" : "?" + q)};
+  r.accept = "text/plain";
+  return request(r, true).body;
+}
+
+}  // namespace rc::kube
