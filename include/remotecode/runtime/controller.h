@@ -1,0 +1,67 @@
+// A controller: a primary informer (For), child informers whose events map to their owner's
+// key (Owns), a work queue, and N workers calling a reconcile function that returns done,
+// requeue-after, or throws (retried with per-key backoff). The same key is never reconciled by
+// two workers at once; an exception never escapes a worker.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "remotecode/runtime/informer.h"
+#include "remotecode/runtime/metrics.h"
+#include "remotecode/runtime/work_queue.h"
+
+namespace rc::runtime {
+
+struct Result {
+  std::chrono::milliseconds requeue_after{0};  // 0: wait for the next change
+  static Result done() { return {}; }
+  static Result after(std::chrono::milliseconds d) { return {d}; }
+};
+
+// Reconciles "namespace/name" (or "name"); throw to retry with backoff.
+using Reconciler = std::function<Result(const std::string& key)>;
+
+struct ControllerOptions {
+  int workers = 2;
+  std::shared_ptr<Metrics> metrics;  // optional
+};
+
+class Controller {
+ public:
+  Controller(std::string name, std::shared_ptr<Informer> primary, Reconciler reconcile,
+             ControllerOptions options = {});
+  ~Controller();
+  // Child events enqueue the key of their controlling owner of `owner_kind`.
+  Controller& owns(const std::shared_ptr<Informer>& child, const std::string& owner_kind);
+  // Events of `source` enqueue the keys `map` returns.
+  Controller& watches(const std::shared_ptr<Informer>& source,
+                      std::function<std::vector<std::string>(const ObjectPtr&)> map);
+  // Starts the workers (informers are started by their owner).
+  void start();
+  void stop();
+  WorkQueue& queue() { return *queue_; }
+  const std::string& name() const { return name_; }
+  int64_t reconciles() const { return reconciles_; }
+
+ private:
+  void worker();
+
+  std::string name_;
+  std::shared_ptr<Informer> primary_;
+  Reconciler reconcile_;
+  ControllerOptions options_;
+  std::unique_ptr<WorkQueue> queue_;
+  std::vector<std::thread> workers_;
+  std::atomic<int64_t> reconciles_{0};
+  std::atomic<bool> running_{false};
+};
+
+// The key of the controlling owner of `kind` ("namespace/name"), or "" when there is none.
+std::string controller_owner_key(const nlohmann::json& obj, const std::string& kind);
+
+}  // namespace rc::runtime

@@ -1,0 +1,55 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's timings (lease 15 s,
+// renew deadline 10 s, retry 2 s). The leader renews; a standby retries until the lease
+// expires. On a clean stop the leader releases the lease so a successor starts at once.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "remotecode/kube/client.h"
+
+namespace rc::runtime {
+
+struct LeaderElectionOptions {
+  std::string namespace_name = "default";
+  std::string lease_name = "remote-code";
+  std::string identity;  // default: hostname + "_" + random
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds renew_deadline{10000};
+  std::chrono::milliseconds retry_period{2000};
+};
+
+class LeaderElector {
+ public:
+  LeaderElector(std::shared_ptr<kube::Client> client, LeaderElectionOptions options);
+  ~LeaderElector();
+  // Runs in its own thread: `on_started` when leadership is gained, `on_stopped` when lost.
+  void start(std::function<void()> on_started, std::function<void()> on_stopped);
+  // Stops; a leader releases the lease first.
+  void stop();
+  bool leading() const { return leading_; }
+  const std::string& identity() const { return options_.identity; }
+
+ private:
+  void run();
+  bool try_acquire_or_renew();
+  void release();
+
+  std::shared_ptr<kube::Client> client_;
+  LeaderElectionOptions options_;
+  std::function<void()> on_started_, on_stopped_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> leading_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+  nlohmann::json observed_;  // the lease as last read
+  std::chrono::steady_clock::time_point observed_at_;
+};
+
+}  // namespace rc::runtime

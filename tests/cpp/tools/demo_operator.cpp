@@ -1,0 +1,58 @@
+// A process running the runtime with the demo controller, for the leader-election test:
+// demo-operator --kubeconfig F --namespace NS --identity ID [--leader-elect]
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "demo_controller.h"
+#include "remotecode/kube/config.h"
+
+int main(int argc, char** argv) {
+  std::string kubeconfig, ns = "default", identity = "demo", health = "0";
+  bool leader_elect = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--kubeconfig") kubeconfig = next();
+    else if (a == "--namespace") ns = next();
+    else if (a == "--identity") identity = next();
+    else if (a == "--health-probe-bind-address") health = next();
+    else if (a == "--leader-elect") leader_elect = true;
+  }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto config = rc::kube::load_kubeconfig(kubeconfig);
+  rc::kube::ClientOptions co;
+  co.user_agent = "demo-operator";
+  co.field_manager = "demo-operator";
+  auto client = rc::kube::Client::connect(config, co);
+  rc::runtime::ManagerOptions mo;
+  mo.metrics_bind_address = "0";
+  mo.health_probe_bind_address = health;
+  mo.leader_elect = leader_elect;
+  mo.leader_election.namespace_name = ns;
+  mo.leader_election.lease_name = "demo-operator";
+  mo.leader_election.identity = identity;
+  rc::runtime::Manager manager(client, mo);
+  rc::testing::add_demo_controller(manager, ns, identity);
+  manager.start();
+  std::cout << "demo-operator " << identity << " started" << std::endl;
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    manager.stop();
+  });
+  bool clean = manager.wait();
+  manager.stop();
+  if (!clean) {
+    std::cerr << "demo-operator " << identity << ": lost leadership\n";
+    _exit(1);
+  }
+  waiter.join();
+  return 0;
+}
