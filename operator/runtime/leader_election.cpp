@@ -66,7 +66,10 @@ bool LeaderElector::try_acquire_or_renew() {
   std::string holder = spec.value("holderIdentity", "");
   // Another holder's lease is valid until lease_duration after we last saw it change: local
   // time only, so clock skew between machines does not matter (as in client-go).
-  if (lease["metadata"].value("resourceVersion", "") != observed_["metadata"].value("resourceVersion", "x")) {
+  std::string observed_rv;
+  if (observed_.is_object() && observed_.contains("metadata"))
+    observed_rv = observed_["metadata"].value("resourceVersion", "");
+  if (observed_rv.empty() || lease["metadata"].value("resourceVersion", "") != observed_rv) {
     observed_ = lease;
     observed_at_ = std::chrono::steady_clock::now();
   }
@@ -130,7 +133,7 @@ void LeaderElector::run() {
       spdlog::warn("leader election: lost the lease");
       if (on_stopped_) on_stopped_();
     }
-    wait(leading_ ? options_.retry_period : options_.retry_period);
+    wait(options_.retry_period);
   }
   if (leading_) {
     release();

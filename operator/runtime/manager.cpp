@@ -102,6 +102,11 @@ bool Manager::wait() {
 }
 
 void Manager::stop() {
+  // Callable from several threads (a signal waiter and the main thread): one does the work,
+  // the others wait for it.
+  std::lock_guard once(stop_mu_);
+  if (stopped_) return;
+  stopped_ = true;
   {
     std::lock_guard lk(mu_);
     stopping_ = true;

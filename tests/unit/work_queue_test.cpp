@@ -338,6 +338,8 @@ TEST(WorkQueue, AfterShutdownGetDrainsTheQueueThenReturnsNullopt) {
   q.shutdown();
   q.add("ns/b");
   q.add_after("ns/c", 0ms);
+  q.add_after("ns/d", 1s);
+  EXPECT_EQ(q.num_waiting(), 0u);
   EXPECT_EQ(next(q), "ns/a");
   clock.advance(1h);
   EXPECT_EQ(get_after_shutdown(q), std::nullopt) << "adds after shutdown, delayed keys: dropped";

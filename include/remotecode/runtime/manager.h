@@ -62,6 +62,8 @@ class Manager {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::mutex stop_mu_;
+  bool stopped_ = false;
   bool lost_leadership_ = false;
   std::atomic<bool> controllers_running_{false};
 };
