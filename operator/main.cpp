@@ -1,6 +1,5 @@
 // remote-code: `operator`, `sim` and `dev` commands. Parses flags and wires modules; nothing else.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
@@ -8,7 +7,10 @@
 #include <iostream>
 #include <string>
 
+#include "remotecode/kube/client.h"
+#include "remotecode/runtime/manager.h"
 #include "remotecode/sim/simulator.h"
+#include "remotecode/util/logging.h"
 
 namespace po = boost::program_options;
 
@@ -18,7 +20,7 @@ const char* kUsage =
     "usage: remote-code <command> [flags]\n"
     "commands:\n"
     "  sim       a simulated Kubernetes API server with GPU nodes (for development and tests)\n"
-    "  operator  the operator (not yet in this build)\n"
+    "  operator  the operator: watches the cluster and reconciles (controllers arrive with the CRDs)\n"
     "  dev       simulator, operator and portal in one process (not yet in this build)\n"
     "Run `remote-code <command> --help` for its flags.\n";
 
@@ -48,6 +50,89 @@ std::string env_name(const std::string& flag) {
   return out;
 }
 
+po::variables_map parse(int argc, char** argv, const po::options_description& d, const char* cmd) {
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, d), vm);
+  po::store(po::parse_environment(d, [&](const std::string& env) -> std::string {
+              for (const auto& opt : d.options())
+                if (env_name(opt->long_name()) == env) return opt->long_name();
+              return "";
+            }),
+            vm);
+  po::notify(vm);
+  (void)cmd;
+  return vm;
+}
+
+int run_operator(int argc, char** argv) {
+  std::string kubeconfig, context, log_level, log_format;
+  rc::kube::ClientOptions co;
+  rc::runtime::ManagerOptions mo;
+  po::options_description d("remote-code operator flags");
+  d.add_options()("help", "show this help")
+      ("kubeconfig", po::value(&kubeconfig), "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)")
+      ("context", po::value(&context), "kubeconfig context (default: the current one)")
+      ("leader-elect", po::bool_switch(&mo.leader_elect), "run controllers only on the holder of a coordination.k8s.io Lease")
+      ("leader-election-namespace", po::value(&mo.leader_election.namespace_name), "namespace of the Lease (default: the operator's own)")
+      ("leader-election-id", po::value(&mo.leader_election.lease_name)->default_value("remote-code"), "name of the Lease")
+      ("metrics-bind-address", po::value(&mo.metrics_bind_address)->default_value(":9090"), "Prometheus metrics address; 0 disables")
+      ("health-probe-bind-address", po::value(&mo.health_probe_bind_address)->default_value(":8081"), "/healthz and /readyz address; 0 disables")
+      ("workers", po::value(&mo.workers)->default_value(2), "reconcile workers per controller")
+      ("kube-qps", po::value(&co.qps)->default_value(20), "sustained API requests per second")
+      ("kube-burst", po::value(&co.burst)->default_value(30), "API request burst")
+      ("log-level", po::value(&log_level)->default_value("info"), "trace, debug, info, warn, error")
+      ("log-format", po::value(&log_format)->default_value("text"), "text or json");
+  try {
+    auto vm = parse(argc, argv, d, "operator");
+    if (vm.count("help")) {
+      std::cout << d << "\n";
+      return 0;
+    }
+    if (log_format != "text" && log_format != "json") throw std::invalid_argument("--log-format must be text or json");
+  } catch (const std::exception& e) {
+    std::cerr << "remote-code operator: " << e.what() << "\n" << d << "\n";
+    return 2;
+  }
+  rc::util::setup_logging(log_level, log_format);
+  block_signals();
+  std::shared_ptr<rc::kube::Client> client;
+  try {
+    auto config = rc::kube::load_config(kubeconfig, context);
+    if (mo.leader_election.namespace_name.empty()) mo.leader_election.namespace_name = config.namespace_name;
+    co.user_agent = "remote-code";
+    co.field_manager = "remote-code";
+    client = rc::kube::Client::connect(config, co);
+    spdlog::info("operator: using {}", config.source);
+  } catch (const std::exception& e) {
+    std::cerr << "remote-code operator: " << e.what() << "\n";
+    return 1;
+  }
+  if (mo.leader_election.namespace_name.empty()) mo.leader_election.namespace_name = "default";
+  rc::runtime::Manager manager(client, mo);
+  try {
+    manager.start();
+  } catch (const std::exception& e) {
+    std::cerr << "remote-code operator: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "remote-code operator: started (metrics :" << manager.metrics_port() << ", probes :"
+            << manager.health_port() << ")" << std::endl;
+  std::thread waiter([&] {
+    wait_for_signal();
+    spdlog::info("operator: stopping");
+    manager.stop();
+  });
+  bool clean = manager.wait();
+  manager.stop();
+  if (!clean) {
+    // Controllers must not run without the lease: exit and let the Deployment restart us.
+    spdlog::error("operator: lost the leader lease; exiting");
+    std::_Exit(1);
+  }
+  waiter.join();
+  return 0;
+}
+
 int run_sim(int argc, char** argv) {
   rc::sim::SimulatorOptions o;
   std::string fault500, fault429, log_level;
@@ -73,16 +158,8 @@ int run_sim(int argc, char** argv) {
       ("fault-latency-ms", po::value(&o.faults.latency_ms)->default_value(0), "latency added to every resource request")
       ("fault-close-watch-seconds", po::value(&o.faults.close_watch_seconds)->default_value(0), "close every watch after this many seconds (0: never)")
       ("log-level", po::value(&log_level)->default_value("info"), "trace, debug, info, warn, error");
-  po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, d), vm);
-    po::store(po::parse_environment(d, [&](const std::string& env) -> std::string {
-                for (const auto& opt : d.options())
-                  if (env_name(opt->long_name()) == env) return opt->long_name();
-                return "";
-              }),
-              vm);
-    po::notify(vm);
+    auto vm = parse(argc, argv, d, "sim");
     if (vm.count("help")) {
       std::cout << d << "\n";
       return 0;
@@ -93,9 +170,7 @@ int run_sim(int argc, char** argv) {
     std::cerr << "remote-code sim: " << e.what() << "\n" << d << "\n";
     return 2;
   }
-  // Logs go to stderr: stdout carries only the ready line that scripts wait for.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("remote-code"));
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  rc::util::setup_logging(log_level, "text");
   block_signals();
   rc::sim::Simulator sim(o);
   try {
@@ -125,8 +200,9 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
-  if (cmd == "operator" || cmd == "dev") {
-    std::cerr << "remote-code " << cmd << ": not part of this build yet\n";
+  if (cmd == "operator") return run_operator(argc - 1, argv + 1);
+  if (cmd == "dev") {
+    std::cerr << "remote-code dev: not part of this build yet (run `remote-code sim`)\n";
     return 2;
   }
   std::cerr << "remote-code: unknown command \"" << cmd << "\"\n" << kUsage;

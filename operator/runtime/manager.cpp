@@ -64,6 +64,13 @@ void Manager::start() {
     return http::Response::text(404, "404 page not found\n");
   });
   for (auto& [id, inf] : informers_) inf->start();
+  // workqueue_unfinished_work_seconds and _longest_running_processor_seconds, as client-go
+  // refreshes them: every 500 ms.
+  ticker_ = std::thread([this] {
+    std::unique_lock lk(mu_);
+    while (!cv_.wait_for(lk, std::chrono::milliseconds(500), [this] { return stopping_; }))
+      for (auto& c : controllers_) c->queue().update_unfinished_work();
+  });
   if (!options_.leader_elect) {
     start_controllers();
     return;
@@ -112,6 +119,7 @@ void Manager::stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  if (ticker_.joinable()) ticker_.join();
   stop_controllers();
   if (elector_) elector_->stop();  // releases the lease so a successor starts at once
   for (auto& [id, inf] : informers_) inf->stop();

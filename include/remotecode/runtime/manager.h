@@ -62,6 +62,7 @@ class Manager {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::thread ticker_;
   std::mutex stop_mu_;
   bool stopped_ = false;
   bool lost_leadership_ = false;
