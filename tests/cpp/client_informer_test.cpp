@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "remotecode/kube/client.h"
@@ -216,6 +217,48 @@ TEST(LineDecoder, EventsSplitAcrossChunks) {
   d.feed("{\"partial\":", sink);
   EXPECT_TRUE(lines.empty());
   EXPECT_EQ(d.pending(), 11u);
+}
+
+}  // namespace
+
+namespace {
+
+// A client certificate signed by the simulator's CA authenticates without a token, and a
+// kubeconfig naming a CA file is honoured: the variants a cluster admin's kubeconfig uses.
+TEST_F(SimFixture, ClientCertificateAndCaFileKubeconfig) {
+  start();
+  auto pki = dir_ / "pki";
+  std::filesystem::create_directories(pki);
+  // The simulator wrote no PKI folder in this fixture: make one from its CA via a second run.
+  rc::sim::SimulatorOptions o;
+  o.kubeconfig_out = (dir_ / "kc2").string();
+  o.pki_out = pki.string();
+  rc::sim::Simulator sim2(o);
+  sim2.start();
+  auto base = rc::kube::load_kubeconfig(o.kubeconfig_out);
+  std::string kc = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + base.server +
+                   "\n    certificate-authority: pki/ca.crt\nusers:\n- name: u\n  user:\n    client-certificate: "
+                   "pki/client.crt\n    client-key: pki/client.key\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+                   "current-context: x\n";
+  std::ofstream(dir_ / "cert-kubeconfig") << kc;
+  auto cfg = rc::kube::load_kubeconfig((dir_ / "cert-kubeconfig").string());
+  EXPECT_TRUE(cfg.token.empty());
+  auto client = rc::kube::Client::connect(cfg, {});
+  auto ns = client->get(kNamespaces, "", "default");
+  EXPECT_EQ(ns["metadata"]["name"], "default");
+  // Without credentials the same server says 401.
+  std::string anon = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + base.server +
+                     "\n    certificate-authority: pki/ca.crt\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n"
+                     "  context: {cluster: c, user: u}\ncurrent-context: x\n";
+  std::ofstream(dir_ / "anon-kubeconfig") << anon;
+  auto anon_client = rc::kube::Client::connect(rc::kube::load_kubeconfig((dir_ / "anon-kubeconfig").string()), {});
+  try {
+    anon_client->get(kNamespaces, "", "default");
+    FAIL() << "expected 401";
+  } catch (const rc::kube::ApiError& e) {
+    EXPECT_EQ(e.code(), 401);
+  }
+  sim2.stop();
 }
 
 }  // namespace
