@@ -454,7 +454,6 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
     }
   }
   bool forced_410 = faults_.take_forced_410();
-  int close_after = faults_.close_watch_seconds();
   int bookmark_every = options_.bookmark_interval_seconds;
   Store& store = api_.store();
 
@@ -463,8 +462,12 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
   r.stream = [=, this, &store](http::ChunkSink& sink) {
     auto start = std::chrono::steady_clock::now();
     auto deadline = start + std::chrono::seconds(timeout);
-    auto close_at = close_after > 0 ? start + std::chrono::seconds(close_after)
-                                    : std::chrono::steady_clock::time_point::max();
+    // Read on every turn, so a fault set while a watch is open closes it too.
+    auto close_at = [&] {
+      int close_after = faults_.close_watch_seconds();
+      return close_after > 0 ? start + std::chrono::seconds(close_after)
+                             : std::chrono::steady_clock::time_point::max();
+    };
     auto next_bookmark = start + std::chrono::seconds(bookmark_every);
     bool first_table = true;
 
@@ -545,7 +548,7 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
         oldest = store.oldest_watchable_rv();
         if (ok && changes.empty()) {
           if (pos > store.current_rv()) pos = store.current_rv();
-          auto wake = std::min({deadline, close_at, next_bookmark,
+          auto wake = std::min({deadline, close_at(), next_bookmark,
                                 std::chrono::steady_clock::now() + std::chrono::milliseconds(500)});
           store.changed().wait_until(lk, wake);
           ok = store.changes_since(pos, changes, 2000);
@@ -573,7 +576,7 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
         next_bookmark = now + std::chrono::seconds(bookmark_every);
       }
       if (!batch.empty() && !sink.write(batch)) return;
-      if (sink.done() || now >= deadline || now >= close_at) return;
+      if (sink.done() || now >= deadline || now >= close_at()) return;
     }
   };
   return r;

@@ -172,7 +172,14 @@ TEST_F(SimFixture, InformerLosesNothingThroughDropsAnd410s) {
     } catch (const rc::kube::ApiError& e) {
       ASSERT_TRUE(e.not_found()) << e.what();
     }
-    if (i % 400 == 0) faults({{"closeWatchSeconds", 1}, {"force410", true}});
+    if (i % 400 == 0) {
+      // The next watch (within a second, as watches are closed every second) gets a 410: wait
+      // for the relist so it happens in the middle of the writes, not after them.
+      auto lists = informer.lists();
+      faults({{"closeWatchSeconds", 1}, {"force410", true}});
+      for (int w = 0; w < 100 && informer.lists() == lists; ++w) std::this_thread::sleep_for(50ms);
+      ASSERT_GT(informer.lists(), lists) << "the forced 410 made the informer list again";
+    }
   }
   faults(json::object());
 

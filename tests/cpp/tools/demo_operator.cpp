@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   std::string kubeconfig, ns = "default", identity = "demo", health = "0";
   bool leader_elect = false;
+  std::string extra;  // e.g. "pods,deployments.apps/v1,jobs.batch/v1": informers with no controller (for measuring)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
     else if (a == "--identity") identity = next();
     else if (a == "--health-probe-bind-address") health = next();
     else if (a == "--leader-elect") leader_elect = true;
+    else if (a == "--extra-informers") extra = next();
   }
   sigset_t set;
   sigemptyset(&set);
@@ -40,6 +42,19 @@ int main(int argc, char** argv) {
   mo.leader_election.identity = identity;
   rc::runtime::Manager manager(client, mo);
   rc::testing::add_demo_controller(manager, ns, identity);
+  for (size_t start = 0; !extra.empty() && start <= extra.size();) {
+    auto comma = extra.find(',', start);
+    std::string item = extra.substr(start, comma - start);
+    auto dot = item.find('.');
+    auto slash = item.find('/');
+    rc::kube::ResourceRef ref;
+    ref.resource = item.substr(0, dot);
+    ref.group = dot == std::string::npos ? "" : item.substr(dot + 1, slash - dot - 1);
+    ref.version = slash == std::string::npos ? "v1" : item.substr(slash + 1);
+    manager.informer(ref);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
   manager.start();
   std::cout << "demo-operator " << identity << " started" << std::endl;
   std::thread waiter([&] {
