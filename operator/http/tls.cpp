@@ -32,21 +32,24 @@ PKey new_key() {
   return key;
 }
 
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  check(n > 0 && data != nullptr, "reading a memory BIO");
+  return std::string(data, static_cast<size_t>(n));
+}
+
 std::string to_pem(X509* cert) {
   Bio bio(BIO_new(BIO_s_mem()));
   check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(n));
+  return bio_text(bio.get());
 }
 
 std::string to_pem(EVP_PKEY* key) {
   Bio bio(BIO_new(BIO_s_mem()));
   check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
         "PEM_write_bio_PrivateKey");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(n));
+  return bio_text(bio.get());
 }
 
 Cert cert_from_pem(const std::string& pem) {
