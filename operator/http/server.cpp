@@ -184,7 +184,9 @@ struct Server::Impl {
 Server::Server(ServerOptions options, Handler handler)
     : options_(std::move(options)), handler_(std::move(handler)), impl_(std::make_unique<Impl>()) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 namespace {
 
@@ -293,7 +295,8 @@ void Server::start() {
   auto& im = *impl_;
   tcp::endpoint ep;
   try {
-    ep = tcp::endpoint(net::ip::make_address(options_.host), static_cast<unsigned short>(options_.port));
+    ep = tcp::endpoint(net::ip::make_address(options_.host),
+                       static_cast<unsigned short>(options_.port));
   } catch (const std::exception&) {
     throw std::runtime_error("cannot listen on '" + options_.host + "': not an IP address");
   }

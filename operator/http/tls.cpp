@@ -76,7 +76,8 @@ void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509_EXTENSION_free(ext);
 }
 
-Cert new_cert(EVP_PKEY* key, const std::string& cn, const std::vector<std::string>& orgs, int days) {
+Cert new_cert(EVP_PKEY* key, const std::string& cn, const std::vector<std::string>& orgs,
+              int days) {
   Cert cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];

@@ -91,7 +91,8 @@ HttpResponse Client::request(HttpRequest req, bool idempotent) {
       if (observer_) observer_->on_request(req.method, "<error>");
       if (!idempotent || attempt >= options_.max_retries) throw;
       auto d = backoff_delay(attempt);
-      spdlog::debug("kube: {} {} failed ({}); retrying in {} ms", req.method, req.path, e.what(), d.count());
+      spdlog::debug("kube: {} {} failed ({}); retrying in {} ms", req.method, req.path, e.what(),
+                    d.count());
       std::this_thread::sleep_for(d);
       continue;
     }
@@ -99,7 +100,8 @@ HttpResponse Client::request(HttpRequest req, bool idempotent) {
     if (res.status >= 200 && res.status < 300) return res;
     bool retry = attempt < options_.max_retries &&
                  (res.status == 429 || (idempotent && res.status >= 500 && res.status != 501));
-    if (!retry) throw ApiError(res.status, res.body, req.method, req.path.substr(0, req.path.find('?')));
+    if (!retry)
+      throw ApiError(res.status, res.body, req.method, req.path.substr(0, req.path.find('?')));
     std::chrono::milliseconds d = backoff_delay(attempt);
     if (auto it = res.headers.find("retry-after"); it != res.headers.end()) {
       try {
@@ -124,8 +126,10 @@ ListResult Client::list(const ResourceRef& ref, const std::string& ns, const Lis
     std::string q = "?limit=" + std::to_string(opts.limit);
     if (!opts.label_selector.empty()) q += "&labelSelector=" + url_escape(opts.label_selector);
     if (!opts.field_selector.empty()) q += "&fieldSelector=" + url_escape(opts.field_selector);
-    if (!cont.empty()) q += "&continue=" + url_escape(cont);
-    else if (!opts.resource_version.empty()) q += "&resourceVersion=" + url_escape(opts.resource_version);
+    if (!cont.empty())
+      q += "&continue=" + url_escape(cont);
+    else if (!opts.resource_version.empty())
+      q += "&resourceVersion=" + url_escape(opts.resource_version);
     json page = json::parse(request({"GET", ref.collection_path(ns) + q}, true).body);
     for (auto& item : page["items"]) {
       // List items of built-in types carry no kind/apiVersion; give them back.
@@ -139,21 +143,24 @@ ListResult Client::list(const ResourceRef& ref, const std::string& ns, const Lis
     }
     cont = page["metadata"].value("continue", "");
     // A page's resourceVersion is the first page's: the consistent snapshot watches resume from.
-    if (out.resource_version.empty()) out.resource_version = page["metadata"].value("resourceVersion", "");
+    if (out.resource_version.empty())
+      out.resource_version = page["metadata"].value("resourceVersion", "");
   } while (!cont.empty());
   return out;
 }
 
 json Client::create(const ResourceRef& ref, const std::string& ns, const json& obj) {
-  HttpRequest r{"POST", ref.collection_path(ns) + "?fieldManager=" + url_escape(options_.field_manager),
+  HttpRequest r{"POST",
+                ref.collection_path(ns) + "?fieldManager=" + url_escape(options_.field_manager),
                 obj.dump(), "application/json"};
   return json::parse(request(r, false).body);
 }
 
 json Client::update(const ResourceRef& ref, const json& obj) {
   const auto& md = obj.at("metadata");
-  HttpRequest r{"PUT", ref.item_path(md.value("namespace", ""), md.value("name", "")) +
-                           "?fieldManager=" + url_escape(options_.field_manager),
+  HttpRequest r{"PUT",
+                ref.item_path(md.value("namespace", ""), md.value("name", "")) +
+                    "?fieldManager=" + url_escape(options_.field_manager),
                 obj.dump(), "application/json"};
   // With a resourceVersion an update is safe to repeat: a duplicate is a 409, never a lost write.
   return json::parse(request(r, md.contains("resourceVersion")).body);
@@ -161,8 +168,9 @@ json Client::update(const ResourceRef& ref, const json& obj) {
 
 json Client::update_status(const ResourceRef& ref, const json& obj) {
   const auto& md = obj.at("metadata");
-  HttpRequest r{"PUT", ref.item_path(md.value("namespace", ""), md.value("name", ""), "status") +
-                           "?fieldManager=" + url_escape(options_.field_manager),
+  HttpRequest r{"PUT",
+                ref.item_path(md.value("namespace", ""), md.value("name", ""), "status") +
+                    "?fieldManager=" + url_escape(options_.field_manager),
                 obj.dump(), "application/json"};
   return json::parse(request(r, md.contains("resourceVersion")).body);
 }
@@ -173,17 +181,21 @@ json Client::patch(const ResourceRef& ref, const std::string& ns, const std::str
                    : type == PatchType::Json      ? "application/json-patch+json"
                    : type == PatchType::Strategic ? "application/strategic-merge-patch+json"
                                                   : "application/apply-patch+yaml";
-  HttpRequest r{"PATCH", ref.item_path(ns, name, subresource) + "?fieldManager=" + url_escape(options_.field_manager),
-                patch.dump(), ct};
+  HttpRequest r{
+      "PATCH",
+      ref.item_path(ns, name, subresource) + "?fieldManager=" + url_escape(options_.field_manager),
+      patch.dump(), ct};
   // A JSON patch may add to lists: replaying it is not safe. The others converge.
   return json::parse(request(r, type != PatchType::Json).body);
 }
 
-json Client::apply(const ResourceRef& ref, const json& obj, bool force, const std::string& subresource) {
+json Client::apply(const ResourceRef& ref, const json& obj, bool force,
+                   const std::string& subresource) {
   const auto& md = obj.at("metadata");
   HttpRequest r{"PATCH",
                 ref.item_path(md.value("namespace", ""), md.value("name", ""), subresource) +
-                    "?fieldManager=" + url_escape(options_.field_manager) + (force ? "&force=true" : ""),
+                    "?fieldManager=" + url_escape(options_.field_manager) +
+                    (force ? "&force=true" : ""),
                 obj.dump(), "application/apply-patch+yaml"};
   return json::parse(request(r, true).body);
 }
@@ -200,12 +212,13 @@ json Client::remove(const ResourceRef& ref, const std::string& ns, const std::st
   return json::parse(request(r, true).body);
 }
 
-std::string Client::logs(const std::string& ns, const std::string& pod, const std::string& container,
-                         std::optional<int64_t> tail_lines) {
+std::string Client::logs(const std::string& ns, const std::string& pod,
+                         const std::string& container, std::optional<int64_t> tail_lines) {
   ResourceRef pods{"", "v1", "pods", true};
   std::string q;
   if (!container.empty()) q += "container=" + url_escape(container);
-  if (tail_lines) q += std::string(q.empty() ? "" : "&") + "tailLines=" + std::to_string(*tail_lines);
+  if (tail_lines)
+    q += std::string(q.empty() ? "" : "&") + "tailLines=" + std::to_string(*tail_lines);
   HttpRequest r{"GET", pods.item_path(ns, pod, "log") + (q.empty() ? "" : "?" + q)};
   r.accept = "text/plain";
   return request(r, true).body;

@@ -85,8 +85,10 @@ class CurlTransport : public Transport {
   void give_back(CURL* h) {
     std::lock_guard lk(mu_);
     // A few kept handles hold the reusable connections; more are closed.
-    if (idle_.size() < 16) idle_.push_back(h);
-    else curl_easy_cleanup(h);
+    if (idle_.size() < 16)
+      idle_.push_back(h);
+    else
+      curl_easy_cleanup(h);
   }
 
   HttpResponse perform(const HttpRequest& req, const DataSink* sink,
@@ -128,7 +130,8 @@ class CurlTransport : public Transport {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-      if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+      if (!req.body.empty() || req.method == "POST" || req.method == "PUT" ||
+          req.method == "PATCH") {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
       }

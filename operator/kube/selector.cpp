@@ -112,18 +112,24 @@ LabelSelector LabelSelector::from_json(const nlohmann::json& selector) {
   if (!selector.is_object()) return sel;
   if (auto it = selector.find("matchLabels"); it != selector.end() && it->is_object()) {
     for (auto& [k, v] : it->items())
-      sel.reqs_.push_back({k, Requirement::Op::Equals, {v.is_string() ? v.get<std::string>() : v.dump()}});
+      sel.reqs_.push_back(
+          {k, Requirement::Op::Equals, {v.is_string() ? v.get<std::string>() : v.dump()}});
   }
   if (auto it = selector.find("matchExpressions"); it != selector.end() && it->is_array()) {
     for (const auto& e : *it) {
       Requirement r;
       r.key = e.value("key", "");
       std::string op = e.value("operator", "");
-      if (op == "In") r.op = Requirement::Op::In;
-      else if (op == "NotIn") r.op = Requirement::Op::NotIn;
-      else if (op == "Exists") r.op = Requirement::Op::Exists;
-      else if (op == "DoesNotExist") r.op = Requirement::Op::DoesNotExist;
-      else throw SelectorError("\"" + op + "\" is not a valid label selector operator");
+      if (op == "In")
+        r.op = Requirement::Op::In;
+      else if (op == "NotIn")
+        r.op = Requirement::Op::NotIn;
+      else if (op == "Exists")
+        r.op = Requirement::Op::Exists;
+      else if (op == "DoesNotExist")
+        r.op = Requirement::Op::DoesNotExist;
+      else
+        throw SelectorError("\"" + op + "\" is not a valid label selector operator");
       if (auto vs = e.find("values"); vs != e.end() && vs->is_array())
         for (const auto& v : *vs) r.values.push_back(v.get<std::string>());
       sel.reqs_.push_back(std::move(r));
@@ -181,12 +187,24 @@ std::string LabelSelector::to_string() const {
       return s;
     };
     switch (r.op) {
-      case Requirement::Op::Equals: out += r.key + "=" + r.values[0]; break;
-      case Requirement::Op::NotEquals: out += r.key + "!=" + r.values[0]; break;
-      case Requirement::Op::In: out += r.key + " in (" + join() + ")"; break;
-      case Requirement::Op::NotIn: out += r.key + " notin (" + join() + ")"; break;
-      case Requirement::Op::Exists: out += r.key; break;
-      case Requirement::Op::DoesNotExist: out += "!" + r.key; break;
+      case Requirement::Op::Equals:
+        out += r.key + "=" + r.values[0];
+        break;
+      case Requirement::Op::NotEquals:
+        out += r.key + "!=" + r.values[0];
+        break;
+      case Requirement::Op::In:
+        out += r.key + " in (" + join() + ")";
+        break;
+      case Requirement::Op::NotIn:
+        out += r.key + " notin (" + join() + ")";
+        break;
+      case Requirement::Op::Exists:
+        out += r.key;
+        break;
+      case Requirement::Op::DoesNotExist:
+        out += "!" + r.key;
+        break;
     }
   }
   return out;

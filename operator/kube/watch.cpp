@@ -6,7 +6,8 @@ namespace rc::kube {
 
 using nlohmann::json;
 
-bool LineDecoder::feed(std::string_view chunk, const std::function<bool(std::string_view)>& on_line) {
+bool LineDecoder::feed(std::string_view chunk,
+                       const std::function<bool(std::string_view)>& on_line) {
   size_t start = 0;
   while (true) {
     size_t nl = chunk.find('\n', start);

@@ -26,12 +26,16 @@ Controller::Controller(std::string name, std::shared_ptr<Informer> primary, Reco
   if (options_.metrics) qo.observer = options_.metrics->queue_observer(name_);
   queue_ = std::make_unique<WorkQueue>(qo);
   auto enqueue = [this](const ObjectPtr& o) { queue_->add(object_key(*o)); };
-  primary_->add_handlers({enqueue, [enqueue](const ObjectPtr&, const ObjectPtr& n) { enqueue(n); }, enqueue});
+  primary_->add_handlers(
+      {enqueue, [enqueue](const ObjectPtr&, const ObjectPtr& n) { enqueue(n); }, enqueue});
 }
 
-Controller::~Controller() { stop(); }
+Controller::~Controller() {
+  stop();
+}
 
-Controller& Controller::owns(const std::shared_ptr<Informer>& child, const std::string& owner_kind) {
+Controller& Controller::owns(const std::shared_ptr<Informer>& child,
+                             const std::string& owner_kind) {
   auto enqueue_owner = [this, owner_kind](const ObjectPtr& o) {
     std::string key = controller_owner_key(*o, owner_kind);
     if (!key.empty()) queue_->add(key);
@@ -50,13 +54,15 @@ Controller& Controller::watches(const std::shared_ptr<Informer>& source,
   auto enqueue = [this, map](const ObjectPtr& o) {
     for (const auto& k : map(o)) queue_->add(k);
   };
-  source->add_handlers({enqueue, [enqueue](const ObjectPtr&, const ObjectPtr& n) { enqueue(n); }, enqueue});
+  source->add_handlers(
+      {enqueue, [enqueue](const ObjectPtr&, const ObjectPtr& n) { enqueue(n); }, enqueue});
   return *this;
 }
 
 void Controller::start() {
   if (running_.exchange(true)) return;
-  for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { worker(); });
+  for (int i = 0; i < std::max(1, options_.workers); ++i)
+    workers_.emplace_back([this] { worker(); });
 }
 
 void Controller::stop() {
@@ -92,8 +98,9 @@ void Controller::worker() {
     }
     ++reconciles_;
     if (options_.metrics)
-      options_.metrics->reconcile(name_, result,
-                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      options_.metrics->reconcile(
+          name_, result,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     queue_->done(*key);
   }
 }

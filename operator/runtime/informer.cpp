@@ -123,14 +123,19 @@ std::vector<ObjectPtr> Store::replace(std::vector<ObjectPtr> objs) {
   return gone;
 }
 
-Informer::Informer(std::shared_ptr<kube::Client> client, kube::ResourceRef ref, InformerOptions options)
+Informer::Informer(std::shared_ptr<kube::Client> client, kube::ResourceRef ref,
+                   InformerOptions options)
     : client_(std::move(client)), ref_(std::move(ref)), options_(std::move(options)) {
   if (!options_.transform) options_.transform = drop_unread_fields;
 }
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
-void Informer::add_handlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+void Informer::add_handlers(EventHandlers handlers) {
+  handlers_.push_back(std::move(handlers));
+}
 
 void Informer::start() {
   stop_ = false;
@@ -167,9 +172,11 @@ void Informer::relist() {
   resource_version_ = result.resource_version;
   for (const auto& [before, after] : changes) {
     for (const auto& h : handlers_) {
-      if (!before && h.on_add) h.on_add(after);
+      if (!before && h.on_add)
+        h.on_add(after);
       else if (before && h.on_update &&
-               (*before)["metadata"].value("resourceVersion", "") != (*after)["metadata"].value("resourceVersion", ""))
+               (*before)["metadata"].value("resourceVersion", "") !=
+                   (*after)["metadata"].value("resourceVersion", ""))
         h.on_update(before, after);
     }
   }
@@ -196,8 +203,10 @@ void Informer::apply(const kube::WatchEvent& ev) {
   }
   auto before = store_.upsert(ptr);
   for (const auto& h : handlers_) {
-    if (!before && h.on_add) h.on_add(ptr);
-    else if (before && h.on_update) h.on_update(before, ptr);
+    if (!before && h.on_add)
+      h.on_add(ptr);
+    else if (before && h.on_update)
+      h.on_update(before, ptr);
   }
 }
 
@@ -221,11 +230,13 @@ void Informer::run() {
       // Jittered, so many informers do not reconnect together.
       int t = options_.watch_timeout_seconds;
       wo.timeout_seconds = t + static_cast<int>(rng() % static_cast<unsigned>(std::max(1, t)));
-      auto end = kube::watch_once(*client_, ref_, options_.namespace_name, wo, resource_version_,
-                                  [this](const kube::WatchEvent& ev) { apply(ev); }, stop_);
+      auto end = kube::watch_once(
+          *client_, ref_, options_.namespace_name, wo, resource_version_,
+          [this](const kube::WatchEvent& ev) { apply(ev); }, stop_);
       failures = 0;
       if (end == kube::WatchEnd::Expired) {
-        spdlog::info("informer {}: resourceVersion {} expired; listing again", ref_.resource, resource_version_);
+        spdlog::info("informer {}: resourceVersion {} expired; listing again", ref_.resource,
+                     resource_version_);
         need_list = true;
       }
     } catch (const std::exception& e) {

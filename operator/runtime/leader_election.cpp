@@ -23,7 +23,9 @@ LeaderElector::LeaderElector(std::shared_ptr<kube::Client> client, LeaderElectio
   }
 }
 
-LeaderElector::~LeaderElector() { stop(); }
+LeaderElector::~LeaderElector() {
+  stop();
+}
 
 void LeaderElector::start(std::function<void()> on_started, std::function<void()> on_stopped) {
   on_started_ = std::move(on_started);
@@ -48,15 +50,16 @@ bool LeaderElector::try_acquire_or_renew() {
     lease = client_->get(kLeases, options_.namespace_name, options_.lease_name);
   } catch (const kube::ApiError& e) {
     if (!e.not_found()) throw;
-    json fresh = {{"apiVersion", "coordination.k8s.io/v1"},
-                  {"kind", "Lease"},
-                  {"metadata", {{"name", options_.lease_name}, {"namespace", options_.namespace_name}}},
-                  {"spec",
-                   {{"holderIdentity", options_.identity},
-                    {"leaseDurationSeconds", lease_seconds},
-                    {"acquireTime", now_wall},
-                    {"renewTime", now_wall},
-                    {"leaseTransitions", 0}}}};
+    json fresh = {
+        {"apiVersion", "coordination.k8s.io/v1"},
+        {"kind", "Lease"},
+        {"metadata", {{"name", options_.lease_name}, {"namespace", options_.namespace_name}}},
+        {"spec",
+         {{"holderIdentity", options_.identity},
+          {"leaseDurationSeconds", lease_seconds},
+          {"acquireTime", now_wall},
+          {"renewTime", now_wall},
+          {"leaseTransitions", 0}}}};
     client_->create(kLeases, options_.namespace_name, fresh);
     observed_ = fresh;
     observed_at_ = std::chrono::steady_clock::now();
@@ -73,8 +76,9 @@ bool LeaderElector::try_acquire_or_renew() {
     observed_ = lease;
     observed_at_ = std::chrono::steady_clock::now();
   }
-  bool expired = std::chrono::steady_clock::now() >
-                 observed_at_ + std::chrono::seconds(spec.value("leaseDurationSeconds", lease_seconds));
+  bool expired =
+      std::chrono::steady_clock::now() >
+      observed_at_ + std::chrono::seconds(spec.value("leaseDurationSeconds", lease_seconds));
   if (!holder.empty() && holder != options_.identity && !expired) return false;
   json updated = lease;
   auto& s = updated["spec"];
@@ -101,7 +105,8 @@ void LeaderElector::release() {
     lease["spec"]["renewTime"] = now_wall;
     lease["spec"]["acquireTime"] = now_wall;
     client_->update(kLeases, lease);
-    spdlog::info("leader election: released lease {}/{}", options_.namespace_name, options_.lease_name);
+    spdlog::info("leader election: released lease {}/{}", options_.namespace_name,
+                 options_.lease_name);
   } catch (const std::exception& e) {
     spdlog::warn("leader election: could not release the lease: {}", e.what());
   }

@@ -5,11 +5,15 @@
 namespace rc::runtime {
 
 Manager::Manager(std::shared_ptr<kube::Client> client, ManagerOptions options)
-    : client_(std::move(client)), options_(std::move(options)), metrics_(std::make_shared<Metrics>()) {
+    : client_(std::move(client)),
+      options_(std::move(options)),
+      metrics_(std::make_shared<Metrics>()) {
   client_->set_observer(metrics_->request_observer());
 }
 
-Manager::~Manager() { stop(); }
+Manager::~Manager() {
+  stop();
+}
 
 std::shared_ptr<Informer> Manager::informer(const kube::ResourceRef& ref, InformerOptions options) {
   std::string id = ref.api_version() + "/" + ref.resource + "@" + options.namespace_name + "?" +
@@ -24,7 +28,8 @@ Controller& Manager::add_controller(const std::string& name, std::shared_ptr<Inf
   ControllerOptions co;
   co.workers = options_.workers;
   co.metrics = metrics_;
-  controllers_.push_back(std::make_unique<Controller>(name, std::move(primary), std::move(reconcile), co));
+  controllers_.push_back(
+      std::make_unique<Controller>(name, std::move(primary), std::move(reconcile), co));
   return *controllers_.back();
 }
 
@@ -34,7 +39,9 @@ bool Manager::ready() const {
   return true;
 }
 
-bool Manager::leading() const { return !elector_ || elector_->leading(); }
+bool Manager::leading() const {
+  return !elector_ || elector_->leading();
+}
 
 namespace {
 
@@ -54,7 +61,8 @@ std::unique_ptr<http::Server> serve(const std::string& address, http::Handler ha
 void Manager::start() {
   metrics_server_ = serve(options_.metrics_bind_address, [this](http::Request& r) {
     if (r.path != "/metrics") return http::Response::text(404, "404 page not found\n");
-    return http::Response::text(200, metrics_->render(), "text/plain; version=0.0.4; charset=utf-8");
+    return http::Response::text(200, metrics_->render(),
+                                "text/plain; version=0.0.4; charset=utf-8");
   });
   health_server_ = serve(options_.health_probe_bind_address, [this](http::Request& r) {
     if (r.path == "/healthz" || r.path == "/livez") return http::Response::text(200, "ok");

@@ -5,13 +5,15 @@
 namespace rc::runtime {
 namespace {
 
-std::shared_ptr<prometheus::Registry> make_registry() { return std::make_shared<prometheus::Registry>(); }
+std::shared_ptr<prometheus::Registry> make_registry() {
+  return std::make_shared<prometheus::Registry>();
+}
 
 // controller-runtime's buckets for reconcile and queue times.
 prometheus::Histogram::BucketBoundaries time_buckets() {
-  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7,
-          0.8,   0.9,  1.0,   1.25, 1.5, 1.75, 2.0, 2.5,  3.0, 3.5,  4.0, 4.5,  5,   6,   7,
-          8,     9,    10,    15,   20,  25,   30,  40,   50,  60};
+  return {0.005, 0.01, 0.025, 0.05, 0.1,  0.15, 0.2,  0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
+          0.7,   0.8,  0.9,   1.0,  1.25, 1.5,  1.75, 2.0,  2.5, 3.0,  3.5, 4.0,  4.5, 5,
+          6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 
 prometheus::Histogram::BucketBoundaries queue_buckets() {
@@ -24,8 +26,10 @@ class QueueMetrics : public QueueObserver {
       : adds_(m.workqueue_adds.Add({{"name", name}, {"controller", name}})),
         retries_(m.workqueue_retries.Add({{"name", name}, {"controller", name}})),
         depth_(m.workqueue_depth.Add({{"name", name}, {"controller", name}})),
-        queue_(m.workqueue_queue_duration.Add({{"name", name}, {"controller", name}}, queue_buckets())),
-        work_(m.workqueue_work_duration.Add({{"name", name}, {"controller", name}}, queue_buckets())),
+        queue_(m.workqueue_queue_duration.Add({{"name", name}, {"controller", name}},
+                                              queue_buckets())),
+        work_(
+            m.workqueue_work_duration.Add({{"name", name}, {"controller", name}}, queue_buckets())),
         unfinished_(m.workqueue_unfinished_work.Add({{"name", name}, {"controller", name}})),
         longest_(m.workqueue_longest_running.Add({{"name", name}, {"controller", name}})) {}
   void on_add(const std::string&) noexcept override { adds_.Increment(); }
@@ -63,14 +67,44 @@ class RequestMetrics : public kube::RequestObserver {
 
 Metrics::Metrics()
     : registry_(make_registry()),
-      workqueue_adds(prometheus::BuildCounter().Name("workqueue_adds_total").Help("Total number of adds handled by workqueue").Register(*registry_)),
-      workqueue_retries(prometheus::BuildCounter().Name("workqueue_retries_total").Help("Total number of retries handled by workqueue").Register(*registry_)),
-      workqueue_depth(prometheus::BuildGauge().Name("workqueue_depth").Help("Current depth of workqueue").Register(*registry_)),
-      workqueue_queue_duration(prometheus::BuildHistogram().Name("workqueue_queue_duration_seconds").Help("How long in seconds an item stays in workqueue before being requested").Register(*registry_)),
-      workqueue_work_duration(prometheus::BuildHistogram().Name("workqueue_work_duration_seconds").Help("How long in seconds processing an item from workqueue takes.").Register(*registry_)),
-      workqueue_unfinished_work(prometheus::BuildGauge().Name("workqueue_unfinished_work_seconds").Help("How many seconds of work has been done that is in progress and hasn't been observed by work_duration.").Register(*registry_)),
-      workqueue_longest_running(prometheus::BuildGauge().Name("workqueue_longest_running_processor_seconds").Help("How many seconds has the longest running processor for workqueue been running.").Register(*registry_)),
-      rest_client_requests(prometheus::BuildCounter().Name("rest_client_requests_total").Help("Number of HTTP requests, partitioned by status code, method, and host.").Register(*registry_)) {
+      workqueue_adds(prometheus::BuildCounter()
+                         .Name("workqueue_adds_total")
+                         .Help("Total number of adds handled by workqueue")
+                         .Register(*registry_)),
+      workqueue_retries(prometheus::BuildCounter()
+                            .Name("workqueue_retries_total")
+                            .Help("Total number of retries handled by workqueue")
+                            .Register(*registry_)),
+      workqueue_depth(prometheus::BuildGauge()
+                          .Name("workqueue_depth")
+                          .Help("Current depth of workqueue")
+                          .Register(*registry_)),
+      workqueue_queue_duration(
+          prometheus::BuildHistogram()
+              .Name("workqueue_queue_duration_seconds")
+              .Help("How long in seconds an item stays in workqueue before being requested")
+              .Register(*registry_)),
+      workqueue_work_duration(
+          prometheus::BuildHistogram()
+              .Name("workqueue_work_duration_seconds")
+              .Help("How long in seconds processing an item from workqueue takes.")
+              .Register(*registry_)),
+      workqueue_unfinished_work(prometheus::BuildGauge()
+                                    .Name("workqueue_unfinished_work_seconds")
+                                    .Help("How many seconds of work has been done that is in "
+                                          "progress and hasn't been observed by work_duration.")
+                                    .Register(*registry_)),
+      workqueue_longest_running(
+          prometheus::BuildGauge()
+              .Name("workqueue_longest_running_processor_seconds")
+              .Help(
+                  "How many seconds has the longest running processor for workqueue been running.")
+              .Register(*registry_)),
+      rest_client_requests(
+          prometheus::BuildCounter()
+              .Name("rest_client_requests_total")
+              .Help("Number of HTTP requests, partitioned by status code, method, and host.")
+              .Register(*registry_)) {
   reconcile_total_ = &prometheus::BuildCounter()
                           .Name("controller_runtime_reconcile_total")
                           .Help("Total number of reconciliations per controller")
@@ -83,10 +117,13 @@ Metrics::Metrics()
                          .Name("controller_runtime_reconcile_time_seconds")
                          .Help("Length of time per reconciliation per controller")
                          .Register(*registry_);
-  leader_ = &prometheus::BuildGauge()
-                 .Name("leader_election_master_status")
-                 .Help("Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease.")
-                 .Register(*registry_);
+  leader_ =
+      &prometheus::BuildGauge()
+           .Name("leader_election_master_status")
+           .Help(
+               "Gauge of if the reporting system is master of the relevant lease, 0 indicates "
+               "backup, 1 indicates master. 'name' is the string used to identify the lease.")
+           .Register(*registry_);
 }
 
 std::string Metrics::render() const {

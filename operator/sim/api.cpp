@@ -34,7 +34,8 @@ namespace {
 FieldSemantics list_semantics_for(const ResourceType& rt) {
   if (!rt.custom) return builtin_field_semantics(rt.kind);
   // Custom resources: x-kubernetes-list-type in the schema decides; lists are atomic otherwise.
-  json schema = rt.crd_version.value("schema", json::object()).value("openAPIV3Schema", json::object());
+  json schema =
+      rt.crd_version.value("schema", json::object()).value("openAPIV3Schema", json::object());
   return ListSemanticsFn([schema](const std::vector<std::string>& path, const json&) {
     const json* s = &schema;
     for (const auto& p : path) {
@@ -103,9 +104,9 @@ void Api::validate_and_default(const ResourceType& rt, json& obj, const ObjPtr& 
     default_builtin(rt, obj, old == nullptr);
   }
   json causes = validate_metadata(rt, obj);
-  json more = rt.custom                                   ? json::array()
+  json more = rt.custom                                  ? json::array()
               : rt.plural == "customresourcedefinitions" ? validate_crd(obj)
-                                                          : validate_builtin(rt, obj, old.get());
+                                                         : validate_builtin(rt, obj, old.get());
   for (auto& c : more) causes.push_back(c);
   if (!causes.empty()) throw invalid(rt, obj["metadata"].value("name", ""), causes);
 }
@@ -121,7 +122,8 @@ void Api::admit_pod_quota(const json& pod) {
     for (const auto& c : p["spec"].value("containers", json::array())) {
       auto res = c.value("resources", json::object());
       for (const char* kind : {"requests", "limits"}) {
-        for (const json items_src = res.value(kind, json::object()); const auto& [name, q] : items_src.items()) {
+        for (const json items_src = res.value(kind, json::object());
+             const auto& [name, q] : items_src.items()) {
           auto v = kube::parse_quantity(q);
           if (!v) continue;
           u[std::string(kind) + "." + name] += *v;
@@ -162,8 +164,8 @@ void Api::admit_pod_quota(const json& pod) {
   }
 }
 
-json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, const WriteOptions& opt,
-                    bool managed_fields_done) {
+json Api::do_create(const ResourceType& rt, const std::string& ns, json obj,
+                    const WriteOptions& opt, bool managed_fields_done) {
   if (!obj.is_object()) throw bad_request("the object provided is not a JSON object");
   check_kind(rt, obj);
   obj["apiVersion"] = rt.api_version();
@@ -182,9 +184,9 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
       throw not_found(*nsrt, ns);
     }
     if ((*nsobj)["status"].value("phase", "") == "Terminating") {
-      StatusError e = forbidden(&rt, md.value("name", md.value("generateName", "")),
-                                "unable to create new content in namespace " + ns +
-                                    " because it is being terminated");
+      StatusError e = forbidden(
+          &rt, md.value("name", md.value("generateName", "")),
+          "unable to create new content in namespace " + ns + " because it is being terminated");
       // Clients look for this cause (apierrors.HasStatusCause NamespaceTerminating).
       json details = e.status()["details"];
       details["causes"] = json::array({cause("NamespaceTerminating", "metadata.namespace",
@@ -223,8 +225,10 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
     obj["status"] = json::object();  // Go's zero value, as the apiserver answers
   // Managed fields see the defaulted object, before the fields the server generates (a Job's
   // selector, a Service's IP), as on a real server.
-  if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io") default_crd(obj);
-  else if (!rt.custom) default_builtin(rt, obj, false);
+  if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io")
+    default_crd(obj);
+  else if (!rt.custom)
+    default_builtin(rt, obj, false);
   if (!managed_fields_done)
     record_update(json(), obj, opt.field_manager, list_semantics_for(rt), rt.api_version(),
                   util::now_rfc3339(), opt.status ? "status" : "");
@@ -232,7 +236,8 @@ json Api::do_create(const ResourceType& rt, const std::string& ns, json obj, con
   if (store_.get(rt.id(), object_key(ns, name))) throw already_exists(rt, name);
   if (rt.group.empty() && rt.plural == "pods") admit_pod_quota(obj);
   if (rt.custom) {
-    auto crd = store_.get("apiextensions.k8s.io/customresourcedefinitions", object_key("", rt.crd_name));
+    auto crd =
+        store_.get("apiextensions.k8s.io/customresourcedefinitions", object_key("", rt.crd_name));
     if (crd && (*crd)["metadata"].contains("deletionTimestamp")) {
       StatusError e = method_not_supported(rt, "create");
       throw StatusError(405, "MethodNotAllowed",
@@ -288,8 +293,10 @@ json Api::prepare_update(const ResourceType& rt, const ObjPtr& existing, json ob
   if (opt.status) {
     // The status subresource takes only status from the body.
     updated = old;
-    if (obj.contains("status")) updated["status"] = obj["status"];
-    else updated.erase("status");
+    if (obj.contains("status"))
+      updated["status"] = obj["status"];
+    else
+      updated.erase("status");
     if (managed_fields_done && obj["metadata"].contains("managedFields"))
       updated["metadata"]["managedFields"] = obj["metadata"]["managedFields"];
   } else {
@@ -299,20 +306,24 @@ json Api::prepare_update(const ResourceType& rt, const ObjPtr& existing, json ob
     auto& umd = updated["metadata"];
     for (const char* f : {"name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
                           "deletionGracePeriodSeconds", "generation", "selfLink"}) {
-      if (old_md.contains(f)) umd[f] = old_md[f];
-      else umd.erase(f);
+      if (old_md.contains(f))
+        umd[f] = old_md[f];
+      else
+        umd.erase(f);
     }
     if (!managed_fields_done) umd["managedFields"] = old_md.value("managedFields", json::array());
     if (rt.has_status) {
-      if (old.contains("status")) updated["status"] = old["status"];
-      else updated.erase("status");
+      if (old.contains("status"))
+        updated["status"] = old["status"];
+      else
+        updated.erase("status");
     }
     // A deleting object may lose finalizers but gain none.
   }
   updated["metadata"]["resourceVersion"] = old_md.value("resourceVersion", "");
   validate_and_default(rt, updated, existing, opt);
-  if (rt.tracks_generation &&
-      strip_for_spec_compare(updated) != strip_for_spec_compare(old) && !opt.status)
+  if (rt.tracks_generation && strip_for_spec_compare(updated) != strip_for_spec_compare(old) &&
+      !opt.status)
     updated["metadata"]["generation"] = old_md.value("generation", 1) + 1;
   if (!managed_fields_done)
     record_update(old, updated, opt.field_manager, list_semantics_for(rt), rt.api_version(),
@@ -374,16 +385,16 @@ json Api::patch(const ResourceType& rt, const std::string& ns, const std::string
     if (!existing) {
       if (opt.status) throw not_found(rt, name);
       config["metadata"]["name"] = name;
-      auto result = server_side_apply(json(), config, opt.field_manager, opt.force,
-                                      list_semantics_for(rt), rt.api_version(),
-                                      util::now_rfc3339(), sub);
+      auto result =
+          server_side_apply(json(), config, opt.field_manager, opt.force, list_semantics_for(rt),
+                            rt.api_version(), util::now_rfc3339(), sub);
       if (created) *created = true;
       return do_create(rt, ns, std::move(result.object), opt, true);
     }
     // Apply works on the object as the client sees it: status only through /status.
-    auto result = server_side_apply(*existing, config, opt.field_manager, opt.force,
-                                    list_semantics_for(rt), rt.api_version(), util::now_rfc3339(),
-                                    sub);
+    auto result =
+        server_side_apply(*existing, config, opt.field_manager, opt.force, list_semantics_for(rt),
+                          rt.api_version(), util::now_rfc3339(), sub);
     if (!result.conflicts.empty())
       throw StatusError(409, "Conflict", apply_conflict_message(result.conflicts),
                         {{"causes", apply_conflict_causes(result.conflicts)}});
@@ -420,12 +431,15 @@ json Api::patch(const ResourceType& rt, const std::string& ns, const std::string
     if (e.code() == 422) throw StatusError(422, "Invalid", e.what());
     throw internal_error(e.what());
   } catch (const std::exception& e) {
-    throw StatusError(422, "Invalid", std::string("the server rejected our request due to an error in our request: ") + e.what());
+    throw StatusError(
+        422, "Invalid",
+        std::string("the server rejected our request due to an error in our request: ") + e.what());
   }
   if (!patched.is_object()) throw bad_request("the patch did not produce an object");
   // A patch that names no resourceVersion applies to the current object.
   std::string prv = patched["metadata"].value("resourceVersion", "");
-  if (prv.empty()) patched["metadata"]["resourceVersion"] = (*existing)["metadata"]["resourceVersion"];
+  if (prv.empty())
+    patched["metadata"]["resourceVersion"] = (*existing)["metadata"]["resourceVersion"];
   json updated = prepare_update(rt, existing, std::move(patched), opt, false);
   return commit_update(rt, existing, std::move(updated), opt);
 }
@@ -479,11 +493,10 @@ DeleteResult Api::remove_locked(const ResourceType& rt, const ObjPtr& existing,
   if (rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io")
     add_finalizer("customresourcecleanup.apiextensions.k8s.io");
   // Pods on a node are terminated by the kubelet first (graceful deletion).
-  bool graceful = rt.group.empty() && rt.plural == "pods" &&
-                  !old["spec"].value("nodeName", "").empty() &&
-                  opt.grace_period_seconds.value_or(1) > 0 &&
-                  old["status"].value("phase", "") != "Succeeded" &&
-                  old["status"].value("phase", "") != "Failed";
+  bool graceful =
+      rt.group.empty() && rt.plural == "pods" && !old["spec"].value("nodeName", "").empty() &&
+      opt.grace_period_seconds.value_or(1) > 0 && old["status"].value("phase", "") != "Succeeded" &&
+      old["status"].value("phase", "") != "Failed";
   if (finalizers.empty() && !graceful) {
     if (opt.dry_run) return {rt.return_deleted_object ? old : status_success(), true};
     std::string key = object_key(md.value("namespace", ""), name);
@@ -503,18 +516,20 @@ DeleteResult Api::remove_locked(const ResourceType& rt, const ObjPtr& existing,
       omd["generation"] = omd.value("generation", 1) + 1;
     bool crd = rt.plural == "customresourcedefinitions" && rt.group == "apiextensions.k8s.io";
     if (!crd)
-      omd["deletionGracePeriodSeconds"] =
-          graceful ? opt.grace_period_seconds.value_or(
-                         old["spec"].value("terminationGracePeriodSeconds", 30))
-                   : 0;
+      omd["deletionGracePeriodSeconds"] = graceful
+                                              ? opt.grace_period_seconds.value_or(old["spec"].value(
+                                                    "terminationGracePeriodSeconds", 30))
+                                              : 0;
     if (crd) {
       json conds = obj["status"].value("conditions", json::array());
       if (!conds.is_array()) conds = json::array();
-      conds.push_back({{"type", "Terminating"}, {"status", "True"},
+      conds.push_back({{"type", "Terminating"},
+                       {"status", "True"},
                        {"lastTransitionTime", util::now_rfc3339()},
                        {"reason", "InstanceDeletionPending"},
-                       {"message", "CustomResourceDefinition marked for deletion; CustomResource "
-                                   "deletion will begin soon"}});
+                       {"message",
+                        "CustomResourceDefinition marked for deletion; CustomResource "
+                        "deletion will begin soon"}});
       obj["status"]["conditions"] = conds;
     }
   }
@@ -628,8 +643,8 @@ ListResult Api::list(const ResourceType& rt, const std::string& ns, const ListOp
   }
   if (opt.limit > 0 && static_cast<int64_t>(total_after) > opt.limit) {
     const auto& md = (*out.items.back())["metadata"];
-    out.continue_token =
-        encode_continue(out.resource_version, object_key(md.value("namespace", ""), md.value("name", "")));
+    out.continue_token = encode_continue(
+        out.resource_version, object_key(md.value("namespace", ""), md.value("name", "")));
     if (!filtered) out.remaining = static_cast<int64_t>(total_after) - opt.limit;
   }
   return out;

@@ -15,9 +15,9 @@
 
 namespace rc::sim {
 
-using nlohmann::json;
 using http::Request;
 using http::Response;
+using nlohmann::json;
 
 namespace {
 
@@ -80,8 +80,10 @@ Visible visible(const Change& c, const std::string& ns, const ListOptions& opts)
   bool now = matches(*c.object, ns, opts);
   bool before = c.previous && matches(*c.previous, ns, opts);
   switch (c.type) {
-    case EventType::Added: return {now, "ADDED"};
-    case EventType::Deleted: return {before || now, "DELETED"};
+    case EventType::Added:
+      return {now, "ADDED"};
+    case EventType::Deleted:
+      return {before || now, "DELETED"};
     case EventType::Modified:
       if (now && before) return {true, "MODIFIED"};
       if (now) return {true, "ADDED"};
@@ -94,7 +96,10 @@ Visible visible(const Change& c, const std::string& ns, const ListOptions& opts)
 }  // namespace
 
 ApiServer::ApiServer(Api& api, Faults& faults, ApiServerOptions options)
-    : api_(api), faults_(faults), options_(std::move(options)), openapi_(api.types(), options_.openapi_dir) {}
+    : api_(api),
+      faults_(faults),
+      options_(std::move(options)),
+      openapi_(api.types(), options_.openapi_dir) {}
 
 void ApiServer::set_log_source(LogSource source, LogFollower follower) {
   logs_ = std::move(source);
@@ -109,7 +114,8 @@ json ApiServer::request_counts() const {
 void ApiServer::count(const std::string& verb, const ResourceType& rt, const std::string& sub,
                       const std::string& user_agent) {
   std::string key = verb + " " + rt.plural + (sub.empty() ? "" : "/" + sub) + " " +
-                    (rt.group.empty() ? "core" : rt.group) + " " + default_field_manager(user_agent);
+                    (rt.group.empty() ? "core" : rt.group) + " " +
+                    default_field_manager(user_agent);
   std::lock_guard lk(counts_mu_);
   ++counts_[key];
 }
@@ -143,8 +149,11 @@ Response ApiServer::handle(Request& req) {
   }
   res.set_header("Cache-Control", "no-cache, private");
   res.set_header("Audit-Id", new_uid());
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  if (!res.stream) spdlog::debug("sim: {} {} -> {} ({} ms)", req.method, req.target, res.status, ms);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  if (!res.stream)
+    spdlog::debug("sim: {} {} -> {} ({} ms)", req.method, req.target, res.status, ms);
   return res;
 }
 
@@ -152,7 +161,8 @@ Response ApiServer::route(Request& req, const std::string& user) {
   auto segs = split_path(req.path);
   const std::string& m = req.method;
   if (segs.empty()) {
-    json paths = json::array({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"});
+    json paths = json::array({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2",
+                              "/openapi/v3", "/readyz", "/version"});
     return json_response(200, {{"paths", paths}});
   }
   if (segs[0] == "version" && segs.size() == 1) return json_response(200, version_info());
@@ -260,12 +270,19 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
   const std::string& m = req.method;
   bool is_watch = watch_prefix || truthy(req.param("watch"));
   std::string verb;
-  if (m == "GET") verb = !name.empty() && !is_watch ? "get" : is_watch ? "watch" : "list";
-  else if (m == "POST" && name.empty()) verb = "create";
-  else if (m == "PUT" && !name.empty()) verb = "update";
-  else if (m == "PATCH" && !name.empty()) verb = "patch";
-  else if (m == "DELETE") verb = name.empty() ? "deletecollection" : "delete";
-  else throw StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  if (m == "GET")
+    verb = !name.empty() && !is_watch ? "get" : is_watch ? "watch" : "list";
+  else if (m == "POST" && name.empty())
+    verb = "create";
+  else if (m == "PUT" && !name.empty())
+    verb = "update";
+  else if (m == "PATCH" && !name.empty())
+    verb = "patch";
+  else if (m == "DELETE")
+    verb = name.empty() ? "deletecollection" : "delete";
+  else
+    throw StatusError(405, "MethodNotAllowed",
+                      "the server does not allow this method on the requested resource");
   count(verb, rt, sub, req.header("User-Agent"));
   faults_.before_request(verb);
 
@@ -345,8 +362,10 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
       json obj = api_.get(rt, ns, name);
       if (wants_table(req)) {
         auto ptr = std::make_shared<const json>(obj);
-        res = json_response(200, make_table(rt, {ptr}, {{"resourceVersion", obj["metadata"].value("resourceVersion", "")}},
-                                            req.param("includeObject").value_or("Metadata")));
+        res = json_response(
+            200, make_table(rt, {ptr},
+                            {{"resourceVersion", obj["metadata"].value("resourceVersion", "")}},
+                            req.param("includeObject").value_or("Metadata")));
       } else {
         res = json_response(200, obj);
       }
@@ -357,10 +376,12 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
     if (!result.continue_token.empty() || rt.custom) md["continue"] = result.continue_token;
     if (result.remaining) md["remainingItemCount"] = *result.remaining;
     if (wants_table(req)) {
-      res = json_response(200, make_table(rt, result.items, md, req.param("includeObject").value_or("Metadata")));
+      res = json_response(
+          200, make_table(rt, result.items, md, req.param("includeObject").value_or("Metadata")));
     } else {
-      std::string body = "{\"kind\":" + json(rt.list_kind()).dump() + ",\"apiVersion\":" +
-                         json(rt.api_version()).dump() + ",\"metadata\":" + md.dump() + ",\"items\":[";
+      std::string body = "{\"kind\":" + json(rt.list_kind()).dump() +
+                         ",\"apiVersion\":" + json(rt.api_version()).dump() +
+                         ",\"metadata\":" + md.dump() + ",\"items\":[";
       for (size_t i = 0; i < result.items.size(); ++i) {
         if (i) body += ",";
         if (rt.custom) {
@@ -397,7 +418,8 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
     DeleteOptions dopt;
     dopt.warnings = &warnings;
     json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) throw bad_request("the DeleteOptions in the body could not be decoded");
+    if (body.is_discarded())
+      throw bad_request("the DeleteOptions in the body could not be decoded");
     if (body.contains("propagationPolicy") && body["propagationPolicy"].is_string())
       dopt.propagation = body["propagationPolicy"].get<std::string>();
     if (body.contains("orphanDependents") && body["orphanDependents"].is_boolean())
@@ -408,11 +430,13 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
     if (auto g = req.param("gracePeriodSeconds")) dopt.grace_period_seconds = std::stoll(*g);
     if (body.contains("preconditions")) {
       const auto& pc = body["preconditions"];
-      if (pc.contains("uid") && pc["uid"].is_string()) dopt.precondition_uid = pc["uid"].get<std::string>();
+      if (pc.contains("uid") && pc["uid"].is_string())
+        dopt.precondition_uid = pc["uid"].get<std::string>();
       if (pc.contains("resourceVersion") && pc["resourceVersion"].is_string())
         dopt.precondition_rv = pc["resourceVersion"].get<std::string>();
     }
-    dopt.dry_run = wopt.dry_run || (body.contains("dryRun") && body["dryRun"].is_array() && !body["dryRun"].empty());
+    dopt.dry_run = wopt.dry_run || (body.contains("dryRun") && body["dryRun"].is_array() &&
+                                    !body["dryRun"].empty());
     if (verb == "delete") {
       auto r = api_.remove(rt, ns, name, dopt);
       res = json_response(200, r.body);
@@ -493,9 +517,9 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
       if (initial_end) {
         md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
         if (!rt->custom)
-          md["annotations"]["kubernetes.io/initial-events-list-blueprint"] = util::base64_encode(
-              "{\"kind\":\"" + rt->list_kind() + "\",\"apiVersion\":\"" + rt->api_version() +
-              "\",\"metadata\":{},\"items\":null}\n");
+          md["annotations"]["kubernetes.io/initial-events-list-blueprint"] =
+              util::base64_encode("{\"kind\":\"" + rt->list_kind() + "\",\"apiVersion\":\"" +
+                                  rt->api_version() + "\",\"metadata\":{},\"items\":null}\n");
       }
       // A bookmark is the type's empty object carrying only the resourceVersion.
       json obj = empty_object_of(rt->api_version(), rt->kind);
@@ -504,7 +528,8 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
     };
     auto expired_event = [&](uint64_t asked, uint64_t oldest) {
       json st = expired("too old resource version: " + std::to_string(asked) + " (" +
-                        std::to_string(oldest + 1) + ")").status();
+                        std::to_string(oldest + 1) + ")")
+                    .status();
       return "{\"type\":\"ERROR\",\"object\":" + st.dump() + "}\n";
     };
 

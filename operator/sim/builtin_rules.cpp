@@ -72,7 +72,9 @@ const std::regex& qualified_name_re() {
   return re;
 }
 
-std::string quote_json(const std::string& s) { return json(s).dump(); }
+std::string quote_json(const std::string& s) {
+  return json(s).dump();
+}
 
 void check_label_key(const std::string& field, const std::string& key, json& causes) {
   std::string name = key;
@@ -81,11 +83,12 @@ void check_label_key(const std::string& field, const std::string& key, json& cau
     std::string prefix = key.substr(0, slash);
     name = key.substr(slash + 1);
     if (prefix.size() > 253 || !std::regex_match(prefix, dns1123_subdomain()))
-      causes.push_back(cause("FieldValueInvalid", field,
-                             "Invalid value: " + quote_json(key) +
-                                 ": prefix part a lowercase RFC 1123 subdomain must consist of lower "
-                                 "case alphanumeric characters, '-' or '.', and must start and end "
-                                 "with an alphanumeric character"));
+      causes.push_back(
+          cause("FieldValueInvalid", field,
+                "Invalid value: " + quote_json(key) +
+                    ": prefix part a lowercase RFC 1123 subdomain must consist of lower "
+                    "case alphanumeric characters, '-' or '.', and must start and end "
+                    "with an alphanumeric character"));
   }
   if (name.empty() || name.size() > 63 || !std::regex_match(name, qualified_name_re()))
     causes.push_back(cause(
@@ -96,7 +99,8 @@ void check_label_key(const std::string& field, const std::string& key, json& cau
             "regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
 }
 
-void validate_pod_spec(const json& spec, const std::string& path, json& causes, bool template_of_job) {
+void validate_pod_spec(const json& spec, const std::string& path, json& causes,
+                       bool template_of_job) {
   if (!spec.is_object()) {
     causes.push_back(cause("FieldValueRequired", path, "Required value"));
     return;
@@ -120,7 +124,8 @@ void validate_pod_spec(const json& spec, const std::string& path, json& causes, 
                                    "alphanumeric characters or '-', and must start and end with an "
                                    "alphanumeric character"));
       } else if (!names.insert(name).second) {
-        causes.push_back(cause("FieldValueDuplicate", p + ".name", "Duplicate value: " + quote_json(name)));
+        causes.push_back(
+            cause("FieldValueDuplicate", p + ".name", "Duplicate value: " + quote_json(name)));
       }
       if (cs[i].value("image", "").empty())
         causes.push_back(cause("FieldValueRequired", p + ".image", "Required value"));
@@ -128,9 +133,9 @@ void validate_pod_spec(const json& spec, const std::string& path, json& causes, 
   }
   std::string rp = spec.value("restartPolicy", "Always");
   if (template_of_job && rp != "Never" && rp != "OnFailure")
-    causes.push_back(cause("FieldValueNotSupported", path + ".restartPolicy",
-                           "Unsupported value: " + quote_json(rp) +
-                               ": supported values: \"OnFailure\", \"Never\""));
+    causes.push_back(cause(
+        "FieldValueNotSupported", path + ".restartPolicy",
+        "Unsupported value: " + quote_json(rp) + ": supported values: \"OnFailure\", \"Never\""));
 }
 
 }  // namespace
@@ -138,8 +143,10 @@ void validate_pod_spec(const json& spec, const std::string& path, json& causes, 
 // A pod template's metadata.creationTimestamp is serialised as null (a Go zero time).
 static void default_template_metadata(json& tmpl) {
   if (!tmpl.is_object()) return;
-  if (!tmpl.contains("metadata") || !tmpl["metadata"].is_object()) tmpl["metadata"] = json::object();
-  if (!tmpl["metadata"].contains("creationTimestamp")) tmpl["metadata"]["creationTimestamp"] = nullptr;
+  if (!tmpl.contains("metadata") || !tmpl["metadata"].is_object())
+    tmpl["metadata"] = json::object();
+  if (!tmpl["metadata"].contains("creationTimestamp"))
+    tmpl["metadata"]["creationTimestamp"] = nullptr;
 }
 
 void default_pod_spec(json& spec) {
@@ -181,7 +188,9 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
       };
       for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
         if (!has(key))
-          tol.push_back({{"key", key}, {"operator", "Exists"}, {"effect", "NoExecute"},
+          tol.push_back({{"key", key},
+                         {"operator", "Exists"},
+                         {"effect", "NoExecute"},
                          {"tolerationSeconds", 300}});
       spec["tolerations"] = tol;
       // ServiceAccount admission: the projected token volume, mounted in every container.
@@ -189,20 +198,25 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
         std::string vol = "kube-api-access-" + util::random_name_suffix(5);
         json sources = json::array(
             {{{"serviceAccountToken", {{"expirationSeconds", 3607}, {"path", "token"}}}},
-             {{"configMap", {{"items", json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})},
-                             {"name", "kube-root-ca.crt"}}}},
+             {{"configMap",
+               {{"items", json::array({{{"key", "ca.crt"}, {"path", "ca.crt"}}})},
+                {"name", "kube-root-ca.crt"}}}},
              {{"downwardAPI",
-               {{"items", json::array({{{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}},
-                                         {"path", "namespace"}}})}}}}});
+               {{"items",
+                 json::array(
+                     {{{"fieldRef", {{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}}},
+                       {"path", "namespace"}}})}}}}});
         json volumes = spec.value("volumes", json::array());
-        volumes.push_back({{"name", vol}, {"projected", {{"defaultMode", 420}, {"sources", sources}}}});
+        volumes.push_back(
+            {{"name", vol}, {"projected", {{"defaultMode", 420}, {"sources", sources}}}});
         spec["volumes"] = volumes;
         for (const char* list : {"initContainers", "containers"}) {
           if (!spec.contains(list)) continue;
           for (auto& c : spec[list]) {
             json mounts = c.value("volumeMounts", json::array());
             mounts.push_back({{"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"},
-                              {"name", vol}, {"readOnly", true}});
+                              {"name", vol},
+                              {"readOnly", true}});
             c["volumeMounts"] = mounts;
           }
         }
@@ -223,7 +237,8 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
     set_default(spec, "progressDeadlineSeconds", 600);
     set_default(spec, "strategy", {{"type", "RollingUpdate"}});
     if (spec["strategy"].value("type", "") == "RollingUpdate")
-      set_default(spec["strategy"], "rollingUpdate", {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}});
+      set_default(spec["strategy"], "rollingUpdate",
+                  {{"maxUnavailable", "25%"}, {"maxSurge", "25%"}});
     if (spec.contains("template")) {
       default_template_metadata(spec["template"]);
       default_pod_spec(spec["template"]["spec"]);
@@ -272,7 +287,8 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
     if (creating && spec["type"] != "ExternalName") {
       if (!spec.contains("clusterIP") || spec["clusterIP"] == "") {
         uint32_t n = next_service_ip++;
-        spec["clusterIP"] = "10.96." + std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255);
+        spec["clusterIP"] =
+            "10.96." + std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255);
       }
       spec["clusterIPs"] = json::array({spec["clusterIP"]});
       set_default(spec, "ipFamilies", json::array({"IPv4"}));
@@ -317,27 +333,32 @@ json validate_metadata(const ResourceType& rt, const json& obj) {
     std::string what;
     if (rt.group.empty() && rt.plural == "services") {
       ok = name.size() <= 63 && std::regex_match(name, dns1035_label());
-      what = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-             "with an alphabetic character, and end with an alphanumeric character (e.g. "
-             "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+      what =
+          "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+          "with an alphabetic character, and end with an alphanumeric character (e.g. "
+          "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
     } else if (label_name) {
       ok = name.size() <= 63 && std::regex_match(name, dns1123_label());
-      what = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-             "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-             "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+      what =
+          "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+          "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+          "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
     } else {
       ok = name.size() <= 253 && std::regex_match(name, dns1123_subdomain());
-      what = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-             "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-             "'example.com', regex used for validation is "
-             "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+      what =
+          "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+          "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+          "'example.com', regex used for validation is "
+          "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
     }
-    if (!ok) causes.push_back(cause("FieldValueInvalid", "metadata.name",
-                                    "Invalid value: " + quote_json(name) + ": " + what));
+    if (!ok)
+      causes.push_back(cause("FieldValueInvalid", "metadata.name",
+                             "Invalid value: " + quote_json(name) + ": " + what));
   }
   if (md.contains("labels")) {
     if (!md["labels"].is_object()) {
-      causes.push_back(cause("FieldValueTypeInvalid", "metadata.labels", "Invalid value: must be an object"));
+      causes.push_back(
+          cause("FieldValueTypeInvalid", "metadata.labels", "Invalid value: must be an object"));
     } else {
       for (auto& [key, v] : md["labels"].items()) {
         check_label_key("metadata.labels", key, causes);
@@ -404,12 +425,13 @@ json validate_builtin(const ResourceType& rt, const json& obj, const json* old) 
     } else {
       auto labels = tmpl.value("metadata", json::object()).value("labels", json::object());
       bool match = true;
-      for (const json items_src = sel.value("matchLabels", json::object()); const auto& [key, v] : items_src.items())
+      for (const json items_src = sel.value("matchLabels", json::object());
+           const auto& [key, v] : items_src.items())
         if (!labels.contains(key) || labels[key] != v) match = false;
       if (!match)
-        causes.push_back(cause("FieldValueInvalid", "spec.template.metadata.labels",
-                               "Invalid value: " + labels.dump() +
-                                   ": `selector` does not match template `labels`"));
+        causes.push_back(cause(
+            "FieldValueInvalid", "spec.template.metadata.labels",
+            "Invalid value: " + labels.dump() + ": `selector` does not match template `labels`"));
       if (old && old->value("spec", json::object()).value("selector", json()) != sel)
         causes.push_back(cause("FieldValueInvalid", "spec.selector",
                                "Invalid value: " + sel.dump() + ": field is immutable"));
@@ -424,16 +446,17 @@ json validate_builtin(const ResourceType& rt, const json& obj, const json* old) 
       auto old_spec = old->value("spec", json::object());
       bool suspended = old_spec.value("suspend", false);
       if (!suspended && old_spec.value("template", json()) != spec.value("template", json()))
-        causes.push_back(cause("FieldValueInvalid", "spec.template",
-                               "Invalid value: " + spec.value("template", json()).dump() +
-                                   ": field is immutable"));
+        causes.push_back(cause(
+            "FieldValueInvalid", "spec.template",
+            "Invalid value: " + spec.value("template", json()).dump() + ": field is immutable"));
       for (const char* f : {"completions", "completionMode", "selector"})
         if (old_spec.value(f, json()) != spec.value(f, json()) &&
-            !(std::string(f) == "completions" && old_spec.value("completionMode", "") == "Indexed" &&
+            !(std::string(f) == "completions" &&
+              old_spec.value("completionMode", "") == "Indexed" &&
               spec.value("completions", json()) == spec.value("parallelism", json())))
-          causes.push_back(cause("FieldValueInvalid", std::string("spec.") + f,
-                                 "Invalid value: " + spec.value(f, json()).dump() +
-                                     ": field is immutable"));
+          causes.push_back(
+              cause("FieldValueInvalid", std::string("spec.") + f,
+                    "Invalid value: " + spec.value(f, json()).dump() + ": field is immutable"));
     }
   } else if (rt.group.empty() && k == "Service") {
     auto ports = spec.value("ports", json::array());

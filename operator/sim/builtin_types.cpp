@@ -39,9 +39,9 @@ std::vector<ResourceType> builtin_resource_types() {
   pod.has_status = true;
   pod.has_log = true;
   pod.return_deleted_object = true;
-  pod.field_selectors = {"spec.nodeName",           "spec.restartPolicy", "spec.schedulerName",
-                         "spec.serviceAccountName", "spec.hostNetwork",   "status.phase",
-                         "status.podIP",            "status.nominatedNodeName"};
+  pod.field_selectors = {
+      "spec.nodeName",    "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+      "spec.hostNetwork", "status.phase",       "status.podIP",       "status.nominatedNodeName"};
   out.push_back(pod);
 
   auto svc = make("", "v1", "services", "service", "Service", true, {"svc"}, {"all"});
@@ -60,22 +60,29 @@ std::vector<ResourceType> builtin_resource_types() {
   pvc.has_status = true;
   out.push_back(pvc);
 
-  out.push_back(make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}));
+  out.push_back(
+      make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}));
 
   auto quota = make("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, {"quota"});
   quota.has_status = true;
   out.push_back(quota);
 
   auto ev = make("", "v1", "events", "event", "Event", true, {"ev"});
-  ev.field_selectors = {"involvedObject.kind",      "involvedObject.namespace",
-                        "involvedObject.name",      "involvedObject.uid",
-                        "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                        "involvedObject.fieldPath", "reason",
-                        "reportingComponent",       "source",
+  ev.field_selectors = {"involvedObject.kind",
+                        "involvedObject.namespace",
+                        "involvedObject.name",
+                        "involvedObject.uid",
+                        "involvedObject.apiVersion",
+                        "involvedObject.resourceVersion",
+                        "involvedObject.fieldPath",
+                        "reason",
+                        "reportingComponent",
+                        "source",
                         "type"};
   out.push_back(ev);
 
-  auto deploy = make("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"});
+  auto deploy =
+      make("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"});
   deploy.has_status = true;
   deploy.tracks_generation = true;
   out.push_back(deploy);
@@ -92,22 +99,26 @@ std::vector<ResourceType> builtin_resource_types() {
   ing.tracks_generation = true;
   out.push_back(ing);
 
-  auto netpol = make("networking.k8s.io", "v1", "networkpolicies", "networkpolicy",
-                     "NetworkPolicy", true, {"netpol"});
+  auto netpol = make("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy",
+                     true, {"netpol"});
   netpol.tracks_generation = true;
   out.push_back(netpol);
 
   out.push_back(make("coordination.k8s.io", "v1", "leases", "lease", "Lease", true));
 
   auto ev2 = make("events.k8s.io", "v1", "events", "event", "Event", true, {"ev"});
-  ev2.field_selectors = {"regarding.kind",     "regarding.namespace", "regarding.name",
-                         "regarding.uid",      "reason",              "reportingController",
+  ev2.field_selectors = {"regarding.kind",
+                         "regarding.namespace",
+                         "regarding.name",
+                         "regarding.uid",
+                         "reason",
+                         "reportingController",
                          "type"};
   out.push_back(ev2);
 
-  auto crd = make("apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                  "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"},
-                  {"api-extensions"});
+  auto crd =
+      make("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
+           "CustomResourceDefinition", false, {"crd", "crds"}, {"api-extensions"});
   crd.has_status = true;
   crd.tracks_generation = true;
   out.push_back(crd);

@@ -34,9 +34,9 @@ json validate_crd(const json& crd) {
     causes.push_back(cause("FieldValueRequired", "spec.names.kind", "Required value"));
   std::string name = crd.at("metadata").value("name", "");
   if (!plural.empty() && !group.empty() && name != plural + "." + group)
-    causes.push_back(cause("FieldValueInvalid", "metadata.name",
-                           "Invalid value: " + json(name).dump() +
-                               ": must be spec.names.plural+\".\"+spec.group"));
+    causes.push_back(cause(
+        "FieldValueInvalid", "metadata.name",
+        "Invalid value: " + json(name).dump() + ": must be spec.names.plural+\".\"+spec.group"));
   std::string scope = spec.value("scope", "");
   if (scope != "Namespaced" && scope != "Cluster")
     causes.push_back(cause("FieldValueNotSupported", "spec.scope",

@@ -66,7 +66,8 @@ json api_resource_list(const TypeRegistry& types, const std::string& group,
               {"verbs", t->verbs},
               {"storageVersionHash", storage_version_hash(t->group, t->version, t->kind)}};
     // Events of events.k8s.io share storage with core events and so their hash.
-    if (t->group == "events.k8s.io") r["storageVersionHash"] = storage_version_hash("", "v1", "Event");
+    if (t->group == "events.k8s.io")
+      r["storageVersionHash"] = storage_version_hash("", "v1", "Event");
     // CRDs are still stored as apiextensions.k8s.io/v1beta1 by a 1.32 server.
     if (t->plural == "customresourcedefinitions" && !t->custom)
       r["storageVersionHash"] = storage_version_hash(t->group, "v1beta1", t->kind);

@@ -11,13 +11,10 @@ StatusError::StatusError(int code, std::string reason, std::string message, nloh
       details_(std::move(details)) {}
 
 nlohmann::json StatusError::status() const {
-  nlohmann::json s = {{"kind", "Status"},
-                      {"apiVersion", "v1"},
-                      {"metadata", nlohmann::json::object()},
-                      {"status", "Failure"},
-                      {"message", what()},
-                      {"reason", reason_},
-                      {"code", code_}};
+  nlohmann::json s = {
+      {"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", nlohmann::json::object()},
+      {"status", "Failure"}, {"message", what()},  {"reason", reason_},
+      {"code", code_}};
   if (!details_.empty()) s["details"] = details_;
   if (reason_.empty()) s.erase("reason");
   return s;
@@ -49,10 +46,10 @@ StatusError already_exists(const ResourceType& rt, const std::string& name) {
 }
 
 StatusError conflict(const ResourceType& rt, const std::string& name, const std::string& why) {
-  return StatusError(409, "Conflict",
-                     "Operation cannot be fulfilled on " + rt.group_resource() + " \"" + name +
-                         "\": " + why,
-                     details_for(rt, name));
+  return StatusError(
+      409, "Conflict",
+      "Operation cannot be fulfilled on " + rt.group_resource() + " \"" + name + "\": " + why,
+      details_for(rt, name));
 }
 
 StatusError stale_update(const ResourceType& rt, const std::string& name) {
@@ -97,12 +94,15 @@ StatusError forbidden(const ResourceType* rt, const std::string& name, const std
   return StatusError(403, "Forbidden", msg, d);
 }
 
-StatusError expired(const std::string& message) { return StatusError(410, "Expired", message); }
+StatusError expired(const std::string& message) {
+  return StatusError(410, "Expired", message);
+}
 
 StatusError method_not_supported(const ResourceType& rt, const std::string& verb) {
-  return StatusError(405, "MethodNotAllowed",
-                     verb + " is not supported on resources of kind \"" + rt.group_resource() + "\"",
-                     {{"group", rt.group}, {"kind", rt.plural}});
+  return StatusError(
+      405, "MethodNotAllowed",
+      verb + " is not supported on resources of kind \"" + rt.group_resource() + "\"",
+      {{"group", rt.group}, {"kind", rt.plural}});
 }
 
 StatusError unsupported_media_type(const std::string& content_type) {
@@ -121,20 +121,23 @@ StatusError too_many_requests(int retry_after_seconds) {
 }
 
 StatusError internal_error(const std::string& message) {
-  return StatusError(500, "InternalError",
-                     "Internal error occurred: " + message,
+  return StatusError(500, "InternalError", "Internal error occurred: " + message,
                      {{"causes", {{{"message", message}}}}});
 }
 
-StatusError unauthorized() { return StatusError(401, "Unauthorized", "Unauthorized"); }
+StatusError unauthorized() {
+  return StatusError(401, "Unauthorized", "Unauthorized");
+}
 
 StatusError path_not_found(const std::string& path) {
   (void)path;
-  return StatusError(404, "NotFound", "the server could not find the requested resource",
-                     {{"causes", {{{"reason", "UnexpectedServerResponse"}, {"message", "404 page not found"}}}}});
+  return StatusError(
+      404, "NotFound", "the server could not find the requested resource",
+      {{"causes", {{{"reason", "UnexpectedServerResponse"}, {"message", "404 page not found"}}}}});
 }
 
-nlohmann::json cause(const std::string& type, const std::string& field, const std::string& message) {
+nlohmann::json cause(const std::string& type, const std::string& field,
+                     const std::string& message) {
   return {{"reason", type}, {"message", message}, {"field", field}};
 }
 

@@ -72,24 +72,34 @@ FaultConfig Faults::from_json(const nlohmann::json& j, FaultConfig c) {
       m["*"] = v.get<double>();
     } else if (v.is_object()) {
       for (auto& [k, r] : v.items()) {
-        if (!r.is_number()) throw std::invalid_argument(std::string(field) + "." + k + " must be a number");
+        if (!r.is_number())
+          throw std::invalid_argument(std::string(field) + "." + k + " must be a number");
         m[k] = r.get<double>();
       }
     } else {
-      throw std::invalid_argument(std::string(field) + " must be a number or an object of verb: rate");
+      throw std::invalid_argument(std::string(field) +
+                                  " must be a number or an object of verb: rate");
     }
     for (auto& [k, r] : m)
-      if (r < 0 || r > 1) throw std::invalid_argument(std::string(field) + "." + k + " must be between 0 and 1");
+      if (r < 0 || r > 1)
+        throw std::invalid_argument(std::string(field) + "." + k + " must be between 0 and 1");
     return m;
   };
   for (auto& [k, v] : j.items()) {
-    if (k == "error500") c.error_500 = rates(v, "error500");
-    else if (k == "error429") c.error_429 = rates(v, "error429");
-    else if (k == "retryAfterSeconds") c.retry_after_seconds = v.get<int>();
-    else if (k == "latencyMs") c.latency_ms = v.get<int>();
-    else if (k == "closeWatchSeconds") c.close_watch_seconds = v.get<int>();
-    else if (k == "force410") c.force_410_next_watch = v.get<bool>();
-    else throw std::invalid_argument("unknown fault setting \"" + k + "\"");
+    if (k == "error500")
+      c.error_500 = rates(v, "error500");
+    else if (k == "error429")
+      c.error_429 = rates(v, "error429");
+    else if (k == "retryAfterSeconds")
+      c.retry_after_seconds = v.get<int>();
+    else if (k == "latencyMs")
+      c.latency_ms = v.get<int>();
+    else if (k == "closeWatchSeconds")
+      c.close_watch_seconds = v.get<int>();
+    else if (k == "force410")
+      c.force_410_next_watch = v.get<bool>();
+    else
+      throw std::invalid_argument("unknown fault setting \"" + k + "\"");
   }
   return c;
 }
@@ -104,7 +114,8 @@ std::map<std::string, double> Faults::parse_rates(const std::string& text) {
     auto eq = part.find('=');
     std::string verb = eq == std::string::npos ? "*" : part.substr(0, eq);
     double rate = std::stod(eq == std::string::npos ? part : part.substr(eq + 1));
-    if (rate < 0 || rate > 1) throw std::invalid_argument("fault rate " + part + " is not between 0 and 1");
+    if (rate < 0 || rate > 1)
+      throw std::invalid_argument("fault rate " + part + " is not between 0 and 1");
     m[verb] = rate;
     if (comma == std::string::npos) break;
     start = comma + 1;

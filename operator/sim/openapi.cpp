@@ -43,7 +43,8 @@ std::string file_name(const std::string& path) {
 }
 
 // Reverse domain notation, as kube-openapi names custom resource schemas.
-std::string schema_name(const std::string& group, const std::string& version, const std::string& kind) {
+std::string schema_name(const std::string& group, const std::string& version,
+                        const std::string& kind) {
   std::vector<std::string> parts;
   std::stringstream ss(group);
   std::string p;
@@ -54,10 +55,11 @@ std::string schema_name(const std::string& group, const std::string& version, co
 }
 
 json patch_params() {
-  return json::array({{{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                      {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                      {{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                      {{"name", "force"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}});
+  return json::array(
+      {{{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+       {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+       {{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+       {{"name", "force"}, {"in", "query"}, {"schema", {{"type", "boolean"}}}}});
 }
 
 }  // namespace
@@ -87,8 +89,9 @@ const json& OpenApi::meta_schemas() {
   if (meta_schemas_.empty()) {
     meta_schemas_["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"] = {
         {"type", "object"},
-        {"description", "ObjectMeta is metadata that all persisted resources must have, which "
-                        "includes all objects users must create."},
+        {"description",
+         "ObjectMeta is metadata that all persisted resources must have, which "
+         "includes all objects users must create."},
         {"x-kubernetes-preserve-unknown-fields", true}};
     meta_schemas_["io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"] = {
         {"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
@@ -108,20 +111,24 @@ json OpenApi::generated(const std::string& group, const std::string& version) {
       s = t->crd_version.value("schema", json::object()).value("openAPIV3Schema", json::object());
       if (!s.contains("properties")) s["properties"] = json::object();
       s["properties"]["metadata"] = {
-          {"description", "Standard object's metadata. More info: "
-                          "https://git.k8s.io/community/contributors/devel/sig-architecture/"
-                          "api-conventions.md#metadata"},
-          {"allOf", {{{"$ref", "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}}}}};
+          {"description",
+           "Standard object's metadata. More info: "
+           "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+           "api-conventions.md#metadata"},
+          {"allOf",
+           {{{"$ref", "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}}}}};
       s["properties"]["apiVersion"] = {
           {"type", "string"},
-          {"description", "APIVersion defines the versioned schema of this representation of an "
-                          "object. Servers should convert recognized schemas to the latest "
-                          "internal value, and may reject unrecognized values."}};
+          {"description",
+           "APIVersion defines the versioned schema of this representation of an "
+           "object. Servers should convert recognized schemas to the latest "
+           "internal value, and may reject unrecognized values."}};
       s["properties"]["kind"] = {
           {"type", "string"},
-          {"description", "Kind is a string value representing the REST resource this object "
-                          "represents. Servers may infer this from the endpoint the client "
-                          "submits requests to. Cannot be updated. In CamelCase."}};
+          {"description",
+           "Kind is a string value representing the REST resource this object "
+           "represents. Servers may infer this from the endpoint the client "
+           "submits requests to. Cannot be updated. In CamelCase."}};
     }
     s["x-kubernetes-group-version-kind"] = json::array({gvk});
     schemas[name] = s;
@@ -131,12 +138,16 @@ json OpenApi::generated(const std::string& group, const std::string& version) {
         {"properties",
          {{"apiVersion", {{"type", "string"}}},
           {"kind", {{"type", "string"}}},
-          {"metadata", {{"allOf", {{{"$ref", "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"}}}}}},
+          {"metadata",
+           {{"allOf",
+             {{{"$ref", "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"}}}}}},
           {"items", {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/" + name}}}}}}},
         {"x-kubernetes-group-version-kind",
          json::array({{{"group", group}, {"version", version}, {"kind", t->kind + "List"}}})}};
-    std::string base = "/" + gv_path(group, version) + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->plural;
-    json op = {{"x-kubernetes-group-version-kind", gvk}, {"parameters", patch_params()},
+    std::string base = "/" + gv_path(group, version) +
+                       (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->plural;
+    json op = {{"x-kubernetes-group-version-kind", gvk},
+               {"parameters", patch_params()},
                {"responses", {{"200", {{"description", "OK"}}}}}};
     json item = {{"get", op}, {"put", op}, {"patch", op}, {"delete", op}};
     item["get"]["x-kubernetes-action"] = "get";

@@ -38,11 +38,20 @@ struct Reader {
   }
   void skip(int wire) {
     switch (wire) {
-      case 0: varint(); break;
-      case 1: pos += 8; break;
-      case 2: bytes(); break;
-      case 5: pos += 4; break;
-      default: throw bad_request("protobuf body: unsupported wire type");
+      case 0:
+        varint();
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 2:
+        bytes();
+        break;
+      case 5:
+        pos += 4;
+        break;
+      default:
+        throw bad_request("protobuf body: unsupported wire type");
     }
     if (pos > end) throw bad_request("protobuf body: truncated field");
   }
@@ -60,16 +69,21 @@ struct Reader {
   }
 };
 
-Reader sub(const std::string& s) { return Reader{s, 0, s.size()}; }
+Reader sub(const std::string& s) {
+  return Reader{s, 0, s.size()};
+}
 
 std::pair<std::string, std::string> map_entry(const std::string& raw) {
   std::string k, v;
   Reader r = sub(raw);
   r.each([&](int f, int w) {
     if (w != 2) return false;
-    if (f == 1) k = r.bytes();
-    else if (f == 2) v = r.bytes();
-    else return false;
+    if (f == 1)
+      k = r.bytes();
+    else if (f == 2)
+      v = r.bytes();
+    else
+      return false;
     return true;
   });
   return {k, v};
@@ -80,7 +94,8 @@ json object_meta(const std::string& raw) {
   Reader r = sub(raw);
   r.each([&](int f, int w) {
     if (w == 2 && f >= 1 && f <= 6) {
-      static const char* names[] = {"", "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion"};
+      static const char* names[] = {"",         "name", "generateName",   "namespace",
+                                    "selfLink", "uid",  "resourceVersion"};
       // Go's JSON omits empty strings; protobuf carries them.
       if (std::string v = r.bytes(); !v.empty()) md[names[f]] = v;
       return true;
@@ -99,13 +114,15 @@ json object_meta(const std::string& raw) {
   return md;
 }
 
-json decode_object(const std::string& api_version, const std::string& kind, const std::string& raw) {
+json decode_object(const std::string& api_version, const std::string& kind,
+                   const std::string& raw) {
   json obj = {{"apiVersion", api_version}, {"kind", kind}};
   Reader r = sub(raw);
   if (api_version != "v1") throw StatusError(415, "UnsupportedMediaType", "");
   if (kind == "Namespace") {
     r.each([&](int f, int w) {
-      if (f == 1 && w == 2) obj["metadata"] = object_meta(r.bytes());
+      if (f == 1 && w == 2)
+        obj["metadata"] = object_meta(r.bytes());
       else if (f == 2 && w == 2) {
         Reader s = sub(r.bytes());
         json spec = json::object();
@@ -115,17 +132,21 @@ json decode_object(const std::string& api_version, const std::string& kind, cons
           return true;
         });
         obj["spec"] = spec;
-      } else return false;
+      } else
+        return false;
       return true;
     });
   } else if (kind == "ConfigMap" || kind == "Secret") {
     bool secret = kind == "Secret";
     r.each([&](int f, int w) {
-      if (f == 1 && w == 2) obj["metadata"] = object_meta(r.bytes());
+      if (f == 1 && w == 2)
+        obj["metadata"] = object_meta(r.bytes());
       else if ((f == 2 || f == 3) && w == 2 && !secret) {
         auto [k, v] = map_entry(r.bytes());
-        if (f == 2) obj["data"][k] = v;
-        else obj["binaryData"][k] = util::base64_encode(v);
+        if (f == 2)
+          obj["data"][k] = v;
+        else
+          obj["binaryData"][k] = util::base64_encode(v);
       } else if (f == 2 && w == 2 && secret) {
         auto [k, v] = map_entry(r.bytes());
         obj["data"][k] = util::base64_encode(v);
@@ -136,14 +157,18 @@ json decode_object(const std::string& api_version, const std::string& kind, cons
         obj["stringData"][k] = v;
       } else if (((f == 4 && !secret) || (f == 5 && secret)) && w == 0) {
         obj["immutable"] = r.varint() != 0;
-      } else return false;
+      } else
+        return false;
       return true;
     });
   } else if (kind == "ServiceAccount") {
     r.each([&](int f, int w) {
-      if (f == 1 && w == 2) obj["metadata"] = object_meta(r.bytes());
-      else if (f == 4 && w == 0) obj["automountServiceAccountToken"] = r.varint() != 0;
-      else return false;
+      if (f == 1 && w == 2)
+        obj["metadata"] = object_meta(r.bytes());
+      else if (f == 4 && w == 0)
+        obj["automountServiceAccountToken"] = r.varint() != 0;
+      else
+        return false;
       return true;
     });
   } else {
@@ -170,9 +195,12 @@ json decode_protobuf_body(const std::string& body) {
       Reader t = sub(r.bytes());
       t.each([&](int tf, int tw) {
         if (tw != 2) return false;
-        if (tf == 1) api_version = t.bytes();
-        else if (tf == 2) kind = t.bytes();
-        else return false;
+        if (tf == 1)
+          api_version = t.bytes();
+        else if (tf == 2)
+          kind = t.bytes();
+        else
+          return false;
         return true;
       });
     } else if (f == 2) {
@@ -188,7 +216,8 @@ json decode_protobuf_body(const std::string& body) {
     if (e.code() != 415) throw;
     throw StatusError(415, "UnsupportedMediaType",
                       "remote-code sim decodes protobuf bodies only for v1 Namespace, ConfigMap, "
-                      "Secret and ServiceAccount, not " + (api_version.empty() ? "this body" : api_version + " " + kind) +
+                      "Secret and ServiceAccount, not " +
+                          (api_version.empty() ? "this body" : api_version + " " + kind) +
                           "; use kubectl create -f or kubectl apply -f with YAML, which send JSON");
   }
 }

@@ -31,7 +31,9 @@ Simulator::Simulator(SimulatorOptions options) : options_(std::move(options)) {
   if (options_.token.empty()) options_.token = util::random_hex(24);
 }
 
-Simulator::~Simulator() { stop(); }
+Simulator::~Simulator() {
+  stop();
+}
 
 std::string Simulator::url() const {
   std::string host = server_ ? server_->host() : "127.0.0.1";
@@ -54,7 +56,9 @@ std::string Simulator::kubeconfig() const {
          "users:\n"
          "- name: remote-code-sim-admin\n"
          "  user:\n"
-         "    token: " + options_.token + "\n"
+         "    token: " +
+         options_.token +
+         "\n"
          "contexts:\n"
          "- name: remote-code-sim\n"
          "  context:\n"
@@ -75,10 +79,11 @@ void Simulator::start() {
   ro.bookmark_interval_seconds = options_.bookmark_interval_seconds;
   rest_ = std::make_unique<ApiServer>(*api_, faults_, ro);
   cluster_ = std::make_unique<Cluster>(*api_, options_.cluster);
-  rest_->set_log_source([this](const LogRequest& r) { return cluster_->pod_log(r); },
-                        [this](const LogRequest& r, const std::function<bool(const std::string&)>& w) {
-                          cluster_->follow_pod_log(r, w);
-                        });
+  rest_->set_log_source(
+      [this](const LogRequest& r) { return cluster_->pod_log(r); },
+      [this](const LogRequest& r, const std::function<bool(const std::string&)>& w) {
+        cluster_->follow_pod_log(r, w);
+      });
 
   auto [host, port] = http::parse_listen_address(options_.listen);
   http::ServerOptions so;
@@ -87,11 +92,13 @@ void Simulator::start() {
   if (!options_.insecure_http) {
     ca_ = http::make_ca("remote-code-sim-ca");
     std::vector<std::string> ips = {"127.0.0.1", "::1"};
-    if (host != "0.0.0.0" && host != "127.0.0.1" && host != "::1" && host != "::") ips.push_back(host);
+    if (host != "0.0.0.0" && host != "127.0.0.1" && host != "::1" && host != "::")
+      ips.push_back(host);
     auto leaf = http::make_server_cert(ca_, {"localhost", "remote-code-sim"}, ips);
     so.tls = http::TlsIdentity{leaf.cert_pem, leaf.key_pem, ca_.cert_pem};
   }
-  server_ = std::make_unique<http::Server>(so, [this](http::Request& r) { return rest_->handle(r); });
+  server_ =
+      std::make_unique<http::Server>(so, [this](http::Request& r) { return rest_->handle(r); });
   server_->start();
   std::string addr = host == "0.0.0.0" ? "127.0.0.1" : host;
   rest_->set_server_address(addr + ":" + std::to_string(server_->port()));

@@ -4,14 +4,19 @@ namespace rc::sim {
 
 const char* event_type_name(EventType t) {
   switch (t) {
-    case EventType::Added: return "ADDED";
-    case EventType::Modified: return "MODIFIED";
-    case EventType::Deleted: return "DELETED";
+    case EventType::Added:
+      return "ADDED";
+    case EventType::Modified:
+      return "MODIFIED";
+    case EventType::Deleted:
+      return "DELETED";
   }
   return "ERROR";
 }
 
-std::string object_key(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string object_key(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 Store::Store(size_t history_size) : history_size_(history_size) {}
 
@@ -119,7 +124,9 @@ ObjPtr Store::remove(const std::string& storage_id, const std::string& key,
   return ptr;
 }
 
-uint64_t Store::oldest_watchable_rv() const { return compacted_rv_; }
+uint64_t Store::oldest_watchable_rv() const {
+  return compacted_rv_;
+}
 
 bool Store::changes_since(uint64_t since, std::vector<Change>& out, size_t max) const {
   if (since < compacted_rv_) return false;
@@ -128,8 +135,10 @@ bool Store::changes_since(uint64_t since, std::vector<Change>& out, size_t max) 
   size_t lo = 0, hi = history_.size();
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (history_[mid].rv <= since) lo = mid + 1;
-    else hi = mid;
+    if (history_[mid].rv <= since)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   for (size_t i = lo; i < history_.size() && out.size() < max; ++i) out.push_back(history_[i]);
   return true;
@@ -147,7 +156,9 @@ std::vector<ObjectRef> Store::dependents(const std::string& uid) const {
   return {it->second.begin(), it->second.end()};
 }
 
-void Store::set_history_size(size_t n) { history_size_ = n; }
+void Store::set_history_size(size_t n) {
+  history_size_ = n;
+}
 
 std::vector<std::string> Store::storage_ids() const {
   std::vector<std::string> out;

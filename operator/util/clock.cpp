@@ -1,7 +1,7 @@
 #include "remotecode/util/clock.h"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace rc::util {
 
@@ -21,8 +21,8 @@ std::string rfc3339(SystemTime t) {
 
 std::string rfc3339_micro(SystemTime t) {
   std::tm tm = utc(t);
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() %
-            1000000;
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
   char buf[48];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   char out[64];
@@ -30,7 +30,9 @@ std::string rfc3339_micro(SystemTime t) {
   return out;
 }
 
-std::string now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
+std::string now_rfc3339() {
+  return rfc3339(std::chrono::system_clock::now());
+}
 
 std::optional<SystemTime> parse_rfc3339(const std::string& s) {
   std::tm tm{};

@@ -22,8 +22,8 @@ const rc::kube::ResourceRef kNamespaces{"", "v1", "namespaces", false};
 class SimFixture : public ::testing::Test {
  protected:
   void start(size_t history = 10000, int bookmark_seconds = 60) {
-    dir_ = std::filesystem::temp_directory_path() / ("rc-cpp-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(counter_++));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rc-cpp-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     std::filesystem::create_directories(dir_);
     rc::sim::SimulatorOptions o;
     o.kubeconfig_out = (dir_ / "kubeconfig").string();
@@ -60,7 +60,8 @@ class SimFixture : public ::testing::Test {
 
 TEST_F(SimFixture, RequestsAndTypedErrors) {
   start();
-  auto cm = client_->create(kConfigMaps, "default", {{"metadata", {{"name", "a"}}}, {"data", {{"k", "1"}}}});
+  auto cm = client_->create(kConfigMaps, "default",
+                            {{"metadata", {{"name", "a"}}}, {"data", {{"k", "1"}}}});
   EXPECT_EQ(cm["metadata"]["name"], "a");
   auto got = client_->get(kConfigMaps, "default", "a");
   EXPECT_EQ(got["data"]["k"], "1");
@@ -86,14 +87,17 @@ TEST_F(SimFixture, RequestsAndTypedErrors) {
   auto patched = client_->patch(kConfigMaps, "default", "a", rc::kube::PatchType::Merge,
                                 {{"data", {{"m", "x"}}}});
   EXPECT_EQ(patched["data"], json({{"k", "2"}, {"m", "x"}}));
-  auto applied = client_->apply(kConfigMaps, {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-                                              {"metadata", {{"name", "b"}, {"namespace", "default"}}},
-                                              {"data", {{"owner", "us"}}}});
+  auto applied =
+      client_->apply(kConfigMaps, {{"apiVersion", "v1"},
+                                   {"kind", "ConfigMap"},
+                                   {"metadata", {{"name", "b"}, {"namespace", "default"}}},
+                                   {"data", {{"owner", "us"}}}});
   EXPECT_EQ(applied["data"]["owner"], "us");
   EXPECT_EQ(applied["metadata"]["managedFields"][0]["manager"], "remote-code");
 
   for (int i = 0; i < 7; ++i)
-    client_->create(kConfigMaps, "default", {{"metadata", {{"name", "page-" + std::to_string(i)}}}});
+    client_->create(kConfigMaps, "default",
+                    {{"metadata", {{"name", "page-" + std::to_string(i)}}}});
   rc::kube::ListOptions lo;
   lo.limit = 3;  // forces three pages
   auto all = client_->list(kConfigMaps, "default", lo);
@@ -107,7 +111,8 @@ TEST_F(SimFixture, RequestsAndTypedErrors) {
     FAIL() << "expected NotFound";
   } catch (const rc::kube::ApiError& e) {
     EXPECT_TRUE(e.not_found());
-    EXPECT_STREQ(e.what(), "GET /api/v1/namespaces/default/configmaps/a: 404 configmaps \"a\" not found");
+    EXPECT_STREQ(e.what(),
+                 "GET /api/v1/namespaces/default/configmaps/a: 404 configmaps \"a\" not found");
   }
 }
 
@@ -123,7 +128,9 @@ TEST_F(SimFixture, RetriesThroughInjected500sAnd429s) {
   auto obs = std::make_shared<CountingObserver>();
   client_->set_observer(obs);
   client_->create(kConfigMaps, "default", {{"metadata", {{"name", "steady"}}}});
-  faults({{"error500", {{"get", 0.3}, {"list", 0.3}}}, {"error429", {{"get", 0.2}}}, {"retryAfterSeconds", 0}});
+  faults({{"error500", {{"get", 0.3}, {"list", 0.3}}},
+          {"error429", {{"get", 0.2}}},
+          {"retryAfterSeconds", 0}});
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(client_->get(kConfigMaps, "default", "steady")["metadata"]["name"], "steady");
     EXPECT_GE(client_->list(kConfigMaps, "default").items.size(), 1u);
@@ -164,7 +171,8 @@ TEST_F(SimFixture, InformerLosesNothingThroughDropsAnd410s) {
       if (i % 7 == 6) {
         writer->remove(kConfigMaps, "stress", name);
       } else {
-        writer->apply(kConfigMaps, {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+        writer->apply(kConfigMaps, {{"apiVersion", "v1"},
+                                    {"kind", "ConfigMap"},
                                     {"metadata", {{"name", name}, {"namespace", "stress"}}},
                                     {"data", {{"i", std::to_string(i)}}}});
       }
@@ -209,7 +217,8 @@ TEST(LineDecoder, EventsSplitAcrossChunks) {
     lines.emplace_back(l);
     return true;
   };
-  std::string stream = "{\"type\":\"ADDED\"}\n{\"type\":\"MODIFIED\",\"x\":\"a\\nb\"}\n\n{\"type\":\"DELETED\"}\n";
+  std::string stream =
+      "{\"type\":\"ADDED\"}\n{\"type\":\"MODIFIED\",\"x\":\"a\\nb\"}\n\n{\"type\":\"DELETED\"}\n";
   // Every split point, including inside a multi-byte escape and right at the newline.
   for (size_t cut = 0; cut <= stream.size(); ++cut) {
     lines.clear();
@@ -243,10 +252,13 @@ TEST_F(SimFixture, ClientCertificateAndCaFileKubeconfig) {
   rc::sim::Simulator sim2(o);
   sim2.start();
   auto base = rc::kube::load_kubeconfig(o.kubeconfig_out);
-  std::string kc = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + base.server +
-                   "\n    certificate-authority: pki/ca.crt\nusers:\n- name: u\n  user:\n    client-certificate: "
-                   "pki/client.crt\n    client-key: pki/client.key\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
-                   "current-context: x\n";
+  std::string kc =
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + base.server +
+      "\n    certificate-authority: pki/ca.crt\nusers:\n- name: u\n  user:\n    "
+      "client-certificate: "
+      "pki/client.crt\n    client-key: pki/client.key\ncontexts:\n- name: x\n  context: {cluster: "
+      "c, user: u}\n"
+      "current-context: x\n";
   std::ofstream(dir_ / "cert-kubeconfig") << kc;
   auto cfg = rc::kube::load_kubeconfig((dir_ / "cert-kubeconfig").string());
   EXPECT_TRUE(cfg.token.empty());
@@ -254,11 +266,14 @@ TEST_F(SimFixture, ClientCertificateAndCaFileKubeconfig) {
   auto ns = client->get(kNamespaces, "", "default");
   EXPECT_EQ(ns["metadata"]["name"], "default");
   // Without credentials the same server says 401.
-  std::string anon = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + base.server +
-                     "\n    certificate-authority: pki/ca.crt\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n"
-                     "  context: {cluster: c, user: u}\ncurrent-context: x\n";
+  std::string anon =
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + base.server +
+      "\n    certificate-authority: pki/ca.crt\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: "
+      "x\n"
+      "  context: {cluster: c, user: u}\ncurrent-context: x\n";
   std::ofstream(dir_ / "anon-kubeconfig") << anon;
-  auto anon_client = rc::kube::Client::connect(rc::kube::load_kubeconfig((dir_ / "anon-kubeconfig").string()), {});
+  auto anon_client =
+      rc::kube::Client::connect(rc::kube::load_kubeconfig((dir_ / "anon-kubeconfig").string()), {});
   try {
     anon_client->get(kNamespaces, "", "default");
     FAIL() << "expected 401";

@@ -48,7 +48,9 @@ TEST(Controller, ConvergesFiveHundredObjectsUnderFaults) {
   rc::testing::add_demo_controller(manager, "demo", "test");
   manager.start();
 
-  auto faults = [&](const json& f) { admin->request({"PUT", "/sim/faults", f.dump(), "application/json"}, true); };
+  auto faults = [&](const json& f) {
+    admin->request({"PUT", "/sim/faults", f.dump(), "application/json"}, true);
+  };
   faults({{"error500", 0.10}, {"error429", 0.05}, {"retryAfterSeconds", 0}});
   const int n = 500;
   for (int i = 0; i < n; ++i) {

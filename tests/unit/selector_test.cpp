@@ -9,7 +9,8 @@ using rc::kube::SelectorError;
 
 namespace {
 
-std::map<std::string, std::string> labels(std::initializer_list<std::pair<const std::string, std::string>> l) {
+std::map<std::string, std::string> labels(
+    std::initializer_list<std::pair<const std::string, std::string>> l) {
   return {l};
 }
 
@@ -42,12 +43,15 @@ TEST(LabelSelector, PrefixedKeysAndBadInput) {
 
 TEST(LabelSelector, FromMetav1Object) {
   auto sel = LabelSelector::from_json({{"matchLabels", {{"app", "web"}}},
-                                       {"matchExpressions", {{{"key", "env"}, {"operator", "In"}, {"values", {"prod"}}},
-                                                             {{"key", "gpu"}, {"operator", "DoesNotExist"}}}}});
+                                       {"matchExpressions",
+                                        {{{"key", "env"}, {"operator", "In"}, {"values", {"prod"}}},
+                                         {{"key", "gpu"}, {"operator", "DoesNotExist"}}}}});
   EXPECT_TRUE(sel.matches(labels({{"app", "web"}, {"env", "prod"}})));
   EXPECT_FALSE(sel.matches(labels({{"app", "web"}, {"env", "prod"}, {"gpu", "1"}})));
   EXPECT_EQ(sel.to_string(), "app=web,env in (prod),!gpu");
-  EXPECT_THROW(LabelSelector::from_json({{"matchExpressions", {{{"key", "a"}, {"operator", "Near"}}}}}), SelectorError);
+  EXPECT_THROW(
+      LabelSelector::from_json({{"matchExpressions", {{{"key", "a"}, {"operator", "Near"}}}}}),
+      SelectorError);
 }
 
 TEST(FieldSelector, EqualityOnDottedPaths) {
@@ -58,7 +62,8 @@ TEST(FieldSelector, EqualityOnDottedPaths) {
   EXPECT_TRUE(FieldSelector::parse("spec.nodeName==gpu-node-0,metadata.namespace=ns").matches(pod));
   EXPECT_FALSE(FieldSelector::parse("status.phase!=Running").matches(pod));
   EXPECT_TRUE(FieldSelector::parse("spec.nodeName!=").matches(pod)) << "bound pods";
-  EXPECT_FALSE(FieldSelector::parse("spec.schedulerName=x").matches(pod)) << "absent fields are empty";
+  EXPECT_FALSE(FieldSelector::parse("spec.schedulerName=x").matches(pod))
+      << "absent fields are empty";
   EXPECT_THROW(FieldSelector::parse("status.phase"), SelectorError);
 }
 

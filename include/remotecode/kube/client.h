@@ -34,7 +34,7 @@ enum class PatchType { Merge, Json, Strategic, Apply };
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int64_t limit = 500;          // page size; every page is fetched
+  int64_t limit = 500;           // page size; every page is fetched
   std::string resource_version;  // "" (latest) or "0" (any)
 };
 

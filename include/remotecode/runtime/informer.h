@@ -69,7 +69,8 @@ struct InformerOptions {
 
 class Informer {
  public:
-  Informer(std::shared_ptr<kube::Client> client, kube::ResourceRef ref, InformerOptions options = {});
+  Informer(std::shared_ptr<kube::Client> client, kube::ResourceRef ref,
+           InformerOptions options = {});
   ~Informer();
   void add_handlers(EventHandlers handlers);  // before start()
   void start();

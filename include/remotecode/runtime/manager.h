@@ -21,7 +21,7 @@
 namespace rc::runtime {
 
 struct ManagerOptions {
-  std::string metrics_bind_address = ":9090";  // "0" disables
+  std::string metrics_bind_address = ":9090";       // "0" disables
   std::string health_probe_bind_address = ":8081";  // "0" disables
   bool leader_elect = false;
   LeaderElectionOptions leader_election;

@@ -22,11 +22,11 @@ class Document;
 namespace rc::sim {
 
 struct WriteOptions {
-  std::string field_manager;             // who writes (managedFields)
-  bool dry_run = false;                  // dryRun=All: validate, answer, store nothing
-  std::string field_validation = "Warn";  // Ignore | Warn | Strict (unknown fields)
-  bool force = false;                    // server-side apply: take conflicting fields
-  bool status = false;                   // the /status subresource
+  std::string field_manager;                     // who writes (managedFields)
+  bool dry_run = false;                          // dryRun=All: validate, answer, store nothing
+  std::string field_validation = "Warn";         // Ignore | Warn | Strict (unknown fields)
+  bool force = false;                            // server-side apply: take conflicting fields
+  bool status = false;                           // the /status subresource
   std::vector<std::string>* warnings = nullptr;  // sent back as Warning headers
 };
 
@@ -54,7 +54,7 @@ struct ListResult {
 };
 
 struct DeleteResult {
-  nlohmann::json body;  // the object, or a Status
+  nlohmann::json body;   // the object, or a Status
   bool deleted = false;  // gone now (false: waiting for finalizers)
 };
 

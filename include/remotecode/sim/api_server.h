@@ -30,11 +30,12 @@ struct LogRequest {
 // Pod logs come from the simulated kubelet: returns the text, or throws StatusError.
 using LogSource = std::function<std::string(const LogRequest&)>;
 // Follows a running container's log until it ends or `still_wanted` says stop.
-using LogFollower = std::function<void(const LogRequest&, const std::function<bool(const std::string&)>& write)>;
+using LogFollower =
+    std::function<void(const LogRequest&, const std::function<bool(const std::string&)>& write)>;
 
 struct ApiServerOptions {
-  std::string token;               // bearer token accepted for every request
-  std::string openapi_dir;         // real OpenAPI v3 documents for built-in types, or ""
+  std::string token;        // bearer token accepted for every request
+  std::string openapi_dir;  // real OpenAPI v3 documents for built-in types, or ""
   int bookmark_interval_seconds = 60;
   int min_request_timeout_seconds = 1800;  // a watch without timeoutSeconds ends after 1-2x this
 };

@@ -35,7 +35,7 @@ struct ClusterOptions {
   int gpus_per_node = 4;
   int cpu_nodes = 1;
   std::string gpu_product = "NVIDIA-A100-SXM4-80GB";
-  double pod_start_seconds = 0.5;  // bound -> Running, unless the pod's annotation says otherwise
+  double pod_start_seconds = 0.5;   // bound -> Running, unless the pod's annotation says otherwise
   double job_backoff_seconds = 10;  // first delay before a failed Job pod is replaced (doubles)
 };
 
@@ -108,8 +108,8 @@ class Cluster {
   uint64_t pos_ = 0;
   std::multimap<Clock::time_point, std::pair<std::string, std::string>> timers_;
   std::set<std::string> dirty_pods_, dirty_deployments_, dirty_jobs_, dirty_namespaces_,
-      dirty_pvcs_, dirty_ingresses_, dirty_quota_ns_, dirty_crds_, gc_deleted_uids_,
-      gc_owner_keys_, dangling_checks_;
+      dirty_pvcs_, dirty_ingresses_, dirty_quota_ns_, dirty_crds_, gc_deleted_uids_, gc_owner_keys_,
+      dangling_checks_;
   std::set<std::string> pending_pods_;
   bool reschedule_ = false;
   std::map<std::string, BoundPod> bound_;  // pod key -> node and requests

@@ -11,7 +11,8 @@
 namespace rc::sim {
 
 struct FaultConfig {
-  std::map<std::string, double> error_500;  // verb (get, list, watch, create, update, patch, delete, deletecollection, or "*") -> rate 0..1
+  std::map<std::string, double> error_500;  // verb (get, list, watch, create, update, patch,
+                                            // delete, deletecollection, or "*") -> rate 0..1
   std::map<std::string, double> error_429;
   int retry_after_seconds = 1;
   int latency_ms = 0;

@@ -19,8 +19,8 @@ struct ResourceType {
   std::vector<std::string> categories;
   std::vector<std::string> verbs = {"create", "delete", "deletecollection", "get",
                                     "list",   "patch",  "update",           "watch"};
-  bool has_status = false;      // a /status subresource
-  bool has_log = false;         // pods/log
+  bool has_status = false;  // a /status subresource
+  bool has_log = false;     // pods/log
   bool tracks_generation = false;
   bool allow_unconditional_update = true;
   bool return_deleted_object = false;  // DELETE answers the object instead of a Status

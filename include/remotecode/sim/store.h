@@ -8,11 +8,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -72,7 +72,8 @@ class Store {
   std::vector<std::string> storage_ids() const;
 
  private:
-  void index_owners(const ObjectRef& ref, const nlohmann::json* before, const nlohmann::json* after);
+  void index_owners(const ObjectRef& ref, const nlohmann::json* before,
+                    const nlohmann::json* after);
 
   std::mutex mu_;
   std::condition_variable changed_;

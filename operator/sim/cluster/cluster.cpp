@@ -1,7 +1,7 @@
 #include <spdlog/spdlog.h>
 
-#include "remotecode/sim/cluster.h"
 #include "remotecode/kube/quantity.h"
+#include "remotecode/sim/cluster.h"
 #include "remotecode/util/clock.h"
 
 namespace rc::sim {
@@ -10,9 +10,13 @@ using nlohmann::json;
 
 Cluster::Cluster(Api& api, ClusterOptions options) : api_(api), options_(options) {}
 
-Cluster::~Cluster() { stop(); }
+Cluster::~Cluster() {
+  stop();
+}
 
-ResourceTypePtr Cluster::type_of_events() { return type("", "events"); }
+ResourceTypePtr Cluster::type_of_events() {
+  return type("", "events");
+}
 
 ResourceTypePtr Cluster::type(const std::string& group, const char* plural) {
   for (const auto& t : api_.types().all())
@@ -55,7 +59,8 @@ void Cluster::bootstrap() {
   auto node_rt = type("", "nodes");
   opt.field_manager = "kubelet";
   auto add_node = [&](const std::string& name, bool gpu, int index) {
-    json capacity = {{"cpu", "32"}, {"memory", "263941632Ki"}, {"pods", "110"}, {"ephemeral-storage", "1Ti"}};
+    json capacity = {
+        {"cpu", "32"}, {"memory", "263941632Ki"}, {"pods", "110"}, {"ephemeral-storage", "1Ti"}};
     json labels = {{"kubernetes.io/hostname", name},
                    {"kubernetes.io/os", "linux"},
                    {"kubernetes.io/arch", "amd64"},
@@ -67,23 +72,33 @@ void Cluster::bootstrap() {
       node["metadata"]["labels"]["nvidia.com/gpu.product"] = options_.gpu_product;
       node["metadata"]["labels"]["nvidia.com/gpu.count"] = std::to_string(options_.gpus_per_node);
       node["metadata"]["labels"]["nvidia.com/gpu.memory"] = "81920";
-      node["spec"]["taints"] = json::array({{{"key", "nvidia.com/gpu"}, {"value", "present"}, {"effect", "NoSchedule"}}});
+      node["spec"]["taints"] = json::array(
+          {{{"key", "nvidia.com/gpu"}, {"value", "present"}, {"effect", "NoSchedule"}}});
     }
     std::string now = util::now_rfc3339();
     node["status"] = {
         {"capacity", capacity},
         {"allocatable", capacity},
-        {"conditions",
-         json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
-                       {"message", "kubelet is posting ready status"}, {"lastHeartbeatTime", now},
-                       {"lastTransitionTime", now}}})},
-        {"addresses", json::array({{{"type", "InternalIP"}, {"address", "10.0.0." + std::to_string(10 + index)}},
-                                   {{"type", "Hostname"}, {"address", name}}})},
-        {"nodeInfo", {{"kubeletVersion", "v1.32.0"}, {"osImage", "remote-code simulated node"},
-                      {"kernelVersion", "6.1.0-sim"}, {"containerRuntimeVersion", "containerd://1.7.0-sim"},
-                      {"architecture", "amd64"}, {"operatingSystem", "linux"},
-                      {"machineID", ""}, {"systemUUID", ""}, {"bootID", ""},
-                      {"kubeProxyVersion", ""}}}};
+        {"conditions", json::array({{{"type", "Ready"},
+                                     {"status", "True"},
+                                     {"reason", "KubeletReady"},
+                                     {"message", "kubelet is posting ready status"},
+                                     {"lastHeartbeatTime", now},
+                                     {"lastTransitionTime", now}}})},
+        {"addresses",
+         json::array({{{"type", "InternalIP"}, {"address", "10.0.0." + std::to_string(10 + index)}},
+                      {{"type", "Hostname"}, {"address", name}}})},
+        {"nodeInfo",
+         {{"kubeletVersion", "v1.32.0"},
+          {"osImage", "remote-code simulated node"},
+          {"kernelVersion", "6.1.0-sim"},
+          {"containerRuntimeVersion", "containerd://1.7.0-sim"},
+          {"architecture", "amd64"},
+          {"operatingSystem", "linux"},
+          {"machineID", ""},
+          {"systemUUID", ""},
+          {"bootID", ""},
+          {"kubeProxyVersion", ""}}}};
     try {
       // Nodes register themselves with status, as a kubelet does (create, then status).
       json created = api_.create(*node_rt, "", node, opt);
@@ -96,8 +111,10 @@ void Cluster::bootstrap() {
     }
   };
   int index = 0;
-  for (int i = 0; i < options_.gpu_nodes; ++i) add_node("gpu-node-" + std::to_string(i), true, index++);
-  for (int i = 0; i < options_.cpu_nodes; ++i) add_node("cpu-node-" + std::to_string(i), false, index++);
+  for (int i = 0; i < options_.gpu_nodes; ++i)
+    add_node("gpu-node-" + std::to_string(i), true, index++);
+  for (int i = 0; i < options_.cpu_nodes; ++i)
+    add_node("cpu-node-" + std::to_string(i), false, index++);
 }
 
 void Cluster::after(double seconds, const std::string& kind, const std::string& key) {
@@ -110,13 +127,20 @@ void Cluster::run_due_timers() {
   while (!timers_.empty() && timers_.begin()->first <= now) {
     auto [kind, key] = timers_.begin()->second;
     timers_.erase(timers_.begin());
-    if (kind == "pod") dirty_pods_.insert(key);
-    else if (kind == "deployment") dirty_deployments_.insert(key);
-    else if (kind == "job") dirty_jobs_.insert(key);
-    else if (kind == "namespace") dirty_namespaces_.insert(key);
-    else if (kind == "schedule") reschedule_ = true;
-    else if (kind == "crd") dirty_crds_.insert(key);
-    else if (kind == "gc") gc_owner_keys_.insert(key);
+    if (kind == "pod")
+      dirty_pods_.insert(key);
+    else if (kind == "deployment")
+      dirty_deployments_.insert(key);
+    else if (kind == "job")
+      dirty_jobs_.insert(key);
+    else if (kind == "namespace")
+      dirty_namespaces_.insert(key);
+    else if (kind == "schedule")
+      reschedule_ = true;
+    else if (kind == "crd")
+      dirty_crds_.insert(key);
+    else if (kind == "gc")
+      gc_owner_keys_.insert(key);
   }
 }
 
@@ -138,13 +162,15 @@ void Cluster::dispatch(const Change& c) {
     std::string uid = md.value("uid", "");
     if (!uid.empty()) gc_deleted_uids_.insert(uid);
   }
-  if (c.type == EventType::Added && md.contains("ownerReferences")) dangling_checks_.insert(id + "|" + key);
+  if (c.type == EventType::Added && md.contains("ownerReferences"))
+    dangling_checks_.insert(id + "|" + key);
   if (md.contains("deletionTimestamp")) gc_owner_keys_.insert(id + "|" + key);
   // Owners waiting in foreground deletion look again when a dependent goes.
   if (c.type == EventType::Deleted)
     for (const auto& r : md.value("ownerReferences", json::array())) {
       std::lock_guard lk(api_.store().mutex());
-      if (auto ref = api_.store().find_uid(r.value("uid", ""))) gc_owner_keys_.insert(ref->storage_id + "|" + ref->key);
+      if (auto ref = api_.store().find_uid(r.value("uid", "")))
+        gc_owner_keys_.insert(ref->storage_id + "|" + ref->key);
     }
 
   if (id == "/pods") {
@@ -175,8 +201,10 @@ void Cluster::dispatch(const Change& c) {
   } else if (id == "/resourcequotas" && c.type != EventType::Deleted) {
     dirty_quota_ns_.insert(md.value("namespace", ""));
   } else if (id == "apiextensions.k8s.io/customresourcedefinitions") {
-    if (c.type == EventType::Deleted) api_.types().remove_crd(md.value("name", ""));
-    else dirty_crds_.insert(md.value("name", ""));
+    if (c.type == EventType::Deleted)
+      api_.types().remove_crd(md.value("name", ""));
+    else
+      dirty_crds_.insert(md.value("name", ""));
   } else if (id == "/nodes") {
     reschedule_ = true;
   }
@@ -206,7 +234,8 @@ void Cluster::loop() {
         store.changes_since(pos_, changes, 5000);
       } else if (changes.empty()) {
         auto wake = timers_.empty() ? Clock::now() + std::chrono::milliseconds(200)
-                                    : std::min(timers_.begin()->first, Clock::now() + std::chrono::milliseconds(200));
+                                    : std::min(timers_.begin()->first,
+                                               Clock::now() + std::chrono::milliseconds(200));
         store.changed().wait_until(lk, wake);
         store.changes_since(pos_, changes, 5000);
       }
@@ -246,7 +275,8 @@ void Cluster::loop() {
   }
 }
 
-bool Cluster::write_status(const char* plural, const std::string& group, json obj, const std::string& manager) {
+bool Cluster::write_status(const char* plural, const std::string& group, json obj,
+                           const std::string& manager) {
   auto rt = type(group, plural);
   WriteOptions opt;
   opt.field_manager = manager;
@@ -269,10 +299,13 @@ void Cluster::record_event(const json& obj, const std::string& kind, const std::
   std::string now = util::now_rfc3339();
   std::string ns = md.value("namespace", "default");
   json ev = {{"metadata", {{"generateName", md.value("name", "") + "."}}},
-             {"involvedObject", {{"kind", kind}, {"namespace", md.value("namespace", "")},
-                                 {"name", md.value("name", "")}, {"uid", md.value("uid", "")},
-                                 {"apiVersion", obj.value("apiVersion", "")},
-                                 {"resourceVersion", md.value("resourceVersion", "")}}},
+             {"involvedObject",
+              {{"kind", kind},
+               {"namespace", md.value("namespace", "")},
+               {"name", md.value("name", "")},
+               {"uid", md.value("uid", "")},
+               {"apiVersion", obj.value("apiVersion", "")},
+               {"resourceVersion", md.value("resourceVersion", "")}}},
              {"reason", reason},
              {"message", message},
              {"type", type},
@@ -299,7 +332,8 @@ void Cluster::delete_object(const char* plural, const std::string& group, const 
   opt.grace_period_seconds = grace;
   opt.precondition_uid = obj["metadata"].value("uid", "");
   try {
-    api_.remove(*rt, obj["metadata"].value("namespace", ""), obj["metadata"].value("name", ""), opt);
+    api_.remove(*rt, obj["metadata"].value("namespace", ""), obj["metadata"].value("name", ""),
+                opt);
   } catch (const StatusError& e) {
     if (e.code() != 404 && e.code() != 409) spdlog::warn("sim: delete failed: {}", e.what());
   }
@@ -354,13 +388,18 @@ void Cluster::reconcile_namespace(const std::string& name) {
         objs = api_.store().list(t->id(), name);
       }
       if (objs.empty()) continue;
-      kinds.push_back(t->group_resource() + " has " + std::to_string(objs.size()) + " resource instances");
+      kinds.push_back(t->group_resource() + " has " + std::to_string(objs.size()) +
+                      " resource instances");
       for (const auto& o : objs)
-        for (const auto& f : (*o)["metadata"].value("finalizers", json::array())) ++finalizers[f.get<std::string>()];
+        for (const auto& f : (*o)["metadata"].value("finalizers", json::array()))
+          ++finalizers[f.get<std::string>()];
     }
     std::string now = util::now_rfc3339();
     auto cond = [&](const char* type, bool status, const char* reason, const std::string& msg) {
-      json c = {{"type", type}, {"status", status ? "True" : "False"}, {"lastTransitionTime", now}, {"reason", reason}};
+      json c = {{"type", type},
+                {"status", status ? "True" : "False"},
+                {"lastTransitionTime", now},
+                {"reason", reason}};
       if (!msg.empty()) c["message"] = msg;
       return c;
     };
@@ -368,14 +407,20 @@ void Cluster::reconcile_namespace(const std::string& name) {
     for (size_t i = 0; i < kinds.size(); ++i) content += (i ? ", " : "") + kinds[i];
     std::string fin = "Some content in the namespace has finalizers remaining: ";
     size_t i = 0;
-    for (const auto& [f, n] : finalizers) fin += (i++ ? ", " : "") + f + " in " + std::to_string(n) + " resource instances";
+    for (const auto& [f, n] : finalizers)
+      fin += (i++ ? ", " : "") + f + " in " + std::to_string(n) + " resource instances";
     json conds = json::array(
-        {cond("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered", "All resources successfully discovered"),
-         cond("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions", "All legacy kube types successfully parsed"),
-         cond("NamespaceDeletionContentFailure", false, "ContentDeleted", "All content successfully deleted, may be waiting on finalization"),
+        {cond("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered",
+              "All resources successfully discovered"),
+         cond("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions",
+              "All legacy kube types successfully parsed"),
+         cond("NamespaceDeletionContentFailure", false, "ContentDeleted",
+              "All content successfully deleted, may be waiting on finalization"),
          cond("NamespaceContentRemaining", true, "SomeResourcesRemain", content),
-         finalizers.empty() ? cond("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers", "All content-preserving finalizers finished")
-                            : cond("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain", fin)});
+         finalizers.empty()
+             ? cond("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers",
+                    "All content-preserving finalizers finished")
+             : cond("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain", fin)});
     auto old_conds = (*ns)["status"].value("conditions", json::array());
     bool same = old_conds.size() == conds.size();
     for (size_t k = 0; same && k < conds.size(); ++k)
@@ -426,7 +471,8 @@ void Cluster::check_dangling_owners(const std::string& storage_id, const std::st
   opt.propagation = "Background";
   opt.precondition_uid = (*obj)["metadata"].value("uid", "");
   try {
-    api_.remove(*rt, (*obj)["metadata"].value("namespace", ""), (*obj)["metadata"].value("name", ""), opt);
+    api_.remove(*rt, (*obj)["metadata"].value("namespace", ""),
+                (*obj)["metadata"].value("name", ""), opt);
   } catch (const StatusError&) {
   }
 }
@@ -501,14 +547,16 @@ void Cluster::reconcile_pvc(const std::string& key) {
     json p = {{"spec", {{"volumeName", volume}}}};
     try {
       obj = api_.patch(*type("", "persistentvolumeclaims"), obj["metadata"].value("namespace", ""),
-                       obj["metadata"].value("name", ""), "application/merge-patch+json", p.dump(), opt);
+                       obj["metadata"].value("name", ""), "application/merge-patch+json", p.dump(),
+                       opt);
     } catch (const StatusError&) {
       return;
     }
   }
-  obj["status"] = {{"phase", "Bound"},
-                   {"accessModes", obj["spec"].value("accessModes", json::array())},
-                   {"capacity", {{"storage", obj["spec"]["resources"]["requests"].value("storage", "1Gi")}}}};
+  obj["status"] = {
+      {"phase", "Bound"},
+      {"accessModes", obj["spec"].value("accessModes", json::array())},
+      {"capacity", {{"storage", obj["spec"]["resources"]["requests"].value("storage", "1Gi")}}}};
   write_status("persistentvolumeclaims", "", obj, "kube-controller-manager");
 }
 
@@ -539,11 +587,13 @@ void Cluster::reconcile_quota_namespace(const std::string& ns) {
     for (const auto& c : (*p)["spec"].value("containers", json::array())) {
       auto res = c.value("resources", json::object());
       for (const char* kind : {"requests", "limits"})
-        for (const json items_src = res.value(kind, json::object()); const auto& [name, q] : items_src.items()) {
+        for (const json items_src = res.value(kind, json::object());
+             const auto& [name, q] : items_src.items()) {
           auto v = kube::parse_quantity(q);
           if (!v) continue;
           used[std::string(kind) + "." + name] += *v;
-          if (std::string(kind) == "requests" && (name == "cpu" || name == "memory")) used[name] += *v;
+          if (std::string(kind) == "requests" && (name == "cpu" || name == "memory"))
+            used[name] += *v;
         }
     }
   }
@@ -566,24 +616,38 @@ void Cluster::reconcile_crd(const std::string& name) {
     // The names controller: accept the names (or say why not) and establish the CRD.
     json obj = *crd;
     auto& st = obj["status"];
-    if (st.value("acceptedNames", json::object()).value("plural", "") == obj["spec"]["names"].value("plural", "") &&
+    if (st.value("acceptedNames", json::object()).value("plural", "") ==
+            obj["spec"]["names"].value("plural", "") &&
         st.contains("conditions") && st["conditions"].is_array())
       return;
     std::string clash = api_.types().add_crd(obj);
     std::string now = util::now_rfc3339();
     if (!clash.empty()) {
-      st["conditions"] = json::array({{{"type", "NamesAccepted"}, {"status", "False"}, {"reason", "NameConflict"},
-                                        {"message", clash}, {"lastTransitionTime", now}},
-                                       {{"type", "Established"}, {"status", "False"}, {"reason", "NotAccepted"},
-                                        {"message", "not all names are accepted"}, {"lastTransitionTime", now}}});
+      st["conditions"] = json::array({{{"type", "NamesAccepted"},
+                                       {"status", "False"},
+                                       {"reason", "NameConflict"},
+                                       {"message", clash},
+                                       {"lastTransitionTime", now}},
+                                      {{"type", "Established"},
+                                       {"status", "False"},
+                                       {"reason", "NotAccepted"},
+                                       {"message", "not all names are accepted"},
+                                       {"lastTransitionTime", now}}});
     } else {
       st["acceptedNames"] = obj["spec"]["names"];
-      st["conditions"] = json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-                                        {"message", "no conflicts found"}, {"lastTransitionTime", now}},
-                                       {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-                                        {"message", "the initial names have been accepted"}, {"lastTransitionTime", now}}});
+      st["conditions"] = json::array({{{"type", "NamesAccepted"},
+                                       {"status", "True"},
+                                       {"reason", "NoConflicts"},
+                                       {"message", "no conflicts found"},
+                                       {"lastTransitionTime", now}},
+                                      {{"type", "Established"},
+                                       {"status", "True"},
+                                       {"reason", "InitialNamesAccepted"},
+                                       {"message", "the initial names have been accepted"},
+                                       {"lastTransitionTime", now}}});
     }
-    if (!write_status("customresourcedefinitions", "apiextensions.k8s.io", obj, "kube-apiserver")) after(0.05, "crd", name);
+    if (!write_status("customresourcedefinitions", "apiextensions.k8s.io", obj, "kube-apiserver"))
+      after(0.05, "crd", name);
     return;
   }
   json spec = (*crd)["spec"];
@@ -601,7 +665,8 @@ void Cluster::reconcile_crd(const std::string& name) {
     if (!conds.is_array()) conds = json::array();
     bool changed = false;
     for (auto& c : conds)
-      if (c.value("type", "") == "Terminating" && c.value("reason", "") != "InstanceDeletionInProgress") {
+      if (c.value("type", "") == "Terminating" &&
+          c.value("reason", "") != "InstanceDeletionInProgress") {
         c["reason"] = "InstanceDeletionInProgress";
         c["message"] = "CustomResource deletion is in progress";
         changed = true;
@@ -616,7 +681,8 @@ void Cluster::reconcile_crd(const std::string& name) {
     DeleteOptions opt;
     opt.propagation = "Background";
     try {
-      api_.remove(*rt, (*o)["metadata"].value("namespace", ""), (*o)["metadata"].value("name", ""), opt);
+      api_.remove(*rt, (*o)["metadata"].value("namespace", ""), (*o)["metadata"].value("name", ""),
+                  opt);
     } catch (const StatusError&) {
     }
   }

@@ -19,7 +19,9 @@ namespace {
 std::map<std::string, double> pod_requests(const json& pod) {
   std::map<std::string, double> req;
   for (const auto& c : pod["spec"].value("containers", json::array()))
-    for (const json items_src = c.value("resources", json::object()).value("requests", json::object()); const auto& [name, q] : items_src.items())
+    for (const json items_src =
+             c.value("resources", json::object()).value("requests", json::object());
+         const auto& [name, q] : items_src.items())
       if (auto v = kube::parse_quantity(q)) req[name] += *v;
   req["pods"] += 1;
   return req;
@@ -44,7 +46,9 @@ bool tolerates(const json& tolerations, const json& taint) {
 }
 
 bool node_affinity_ok(const json& pod, const json& labels) {
-  auto terms = pod["spec"].value("affinity", json::object()).value("nodeAffinity", json::object())
+  auto terms = pod["spec"]
+                   .value("affinity", json::object())
+                   .value("nodeAffinity", json::object())
                    .value("requiredDuringSchedulingIgnoredDuringExecution", json::object())
                    .value("nodeSelectorTerms", json::array());
   if (terms.empty()) return true;
@@ -129,7 +133,9 @@ json status_mounts(const json& container) {
 
 json condition(const std::string& type, bool status, const std::string& now,
                const std::string& reason = "", const std::string& message = "") {
-  json c = {{"type", type}, {"status", status ? "True" : "False"}, {"lastProbeTime", nullptr},
+  json c = {{"type", type},
+            {"status", status ? "True" : "False"},
+            {"lastProbeTime", nullptr},
             {"lastTransitionTime", now}};
   if (!reason.empty()) c["reason"] = reason;
   if (!message.empty()) c["message"] = message;
@@ -151,8 +157,10 @@ void Cluster::track_bound(const std::string& key, const json* pod) {
   } else {
     if (bound_.erase(key)) reschedule_ = true;
   }
-  if (node.empty() && !deleting) pending_pods_.insert(key);
-  else pending_pods_.erase(key);
+  if (node.empty() && !deleting)
+    pending_pods_.insert(key);
+  else
+    pending_pods_.erase(key);
 }
 
 void Cluster::schedule_pending() {
@@ -190,7 +198,8 @@ void Cluster::schedule_pending() {
       for (const auto& t : (*n)["spec"].value("taints", json::array())) {
         if (t.value("effect", "") == "PreferNoSchedule") continue;
         if (!tolerates(tolerations, t)) {
-          ++reasons["node(s) had untolerated taint {" + t.value("key", "") + ": " + t.value("value", "") + "}"];
+          ++reasons["node(s) had untolerated taint {" + t.value("key", "") + ": " +
+                    t.value("value", "") + "}"];
           taint_ok = false;
           break;
         }
@@ -207,8 +216,10 @@ void Cluster::schedule_pending() {
       bool fits = true;
       for (const auto& [r, v] : req) {
         double have = 0;
-        if (alloc.contains(r)) have = kube::parse_quantity(alloc[r]).value_or(0);
-        else if (r != "pods" && r != "ephemeral-storage") have = 0;
+        if (alloc.contains(r))
+          have = kube::parse_quantity(alloc[r]).value_or(0);
+        else if (r != "pods" && r != "ephemeral-storage")
+          have = 0;
         if (used[name][r] + v > have + 1e-9) {
           ++reasons[r == "pods" ? "Too many pods" : "Insufficient " + r];
           fits = false;
@@ -253,7 +264,8 @@ void Cluster::schedule_pending() {
     }
     std::string total = std::to_string(nodes.size());
     std::string msg = "0/" + total + " nodes are available: " + histogram(reasons) +
-                      ". preemption: 0/" + total + " nodes are available: " + histogram(preemption) + ".";
+                      ". preemption: 0/" + total +
+                      " nodes are available: " + histogram(preemption) + ".";
     bool same = false;
     for (const auto& c : (*pod)["status"].value("conditions", json::array()))
       if (c.value("type", "") == "PodScheduled" && c.value("message", "") == msg) same = true;
@@ -295,28 +307,36 @@ void Cluster::reconcile_pod(const std::string& key) {
     s["hostIPs"] = json::array({{{"ip", "10.0.0.1"}}});
     json css = json::array();
     for (const auto& c : containers)
-      css.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")}, {"imageID", ""},
-                     {"ready", false}, {"restartCount", 0}, {"started", false},
-                     {"state", {{"waiting", {{"reason", "ContainerCreating"}}}}}, {"lastState", json::object()}});
+      css.push_back({{"name", c.value("name", "")},
+                     {"image", c.value("image", "")},
+                     {"imageID", ""},
+                     {"ready", false},
+                     {"restartCount", 0},
+                     {"started", false},
+                     {"state", {{"waiting", {{"reason", "ContainerCreating"}}}}},
+                     {"lastState", json::object()}});
     s["containerStatuses"] = css;
-    json conds = json::array({condition("PodReadyToStartContainers", false, now),
-                              condition("Initialized", true, now),
-                              condition("Ready", false, now, "ContainersNotReady", "containers with unready status: [" + std::string(containers.size() ? containers[0].value("name", "") : "") + "]"),
-                              condition("ContainersNotReady", false, now),
-                              condition("PodScheduled", true, now)});
+    json conds = json::array(
+        {condition("PodReadyToStartContainers", false, now), condition("Initialized", true, now),
+         condition("Ready", false, now, "ContainersNotReady",
+                   "containers with unready status: [" +
+                       std::string(containers.size() ? containers[0].value("name", "") : "") + "]"),
+         condition("ContainersNotReady", false, now), condition("PodScheduled", true, now)});
     conds[3]["type"] = "ContainersReady";
     s["conditions"] = conds;
     if (write_status("pods", "", obj, "kubelet")) {
       std::lock_guard lk(logs_mu_);
       pod_uid_by_key_[key] = uid;
     }
-    after(annotation_seconds(p, annotations::kStartSeconds, options_.pod_start_seconds), "pod", key);
+    after(annotation_seconds(p, annotations::kStartSeconds, options_.pod_start_seconds), "pod",
+          key);
     return;
   }
   if (phase == "Pending") {
     auto started = util::parse_rfc3339(st.value("startTime", ""));
     double delay = annotation_seconds(p, annotations::kStartSeconds, options_.pod_start_seconds);
-    if (started && std::chrono::system_clock::now() < *started + std::chrono::milliseconds(static_cast<int64_t>(delay * 1000))) {
+    if (started && std::chrono::system_clock::now() <
+                       *started + std::chrono::milliseconds(static_cast<int64_t>(delay * 1000))) {
       // startTime has second resolution: the timer decides, this only guards restarts.
     }
     std::string waiting = annotation(p, annotations::kWaitingReason);
@@ -337,11 +357,14 @@ void Cluster::reconcile_pod(const std::string& key) {
     std::string fa = annotation(p, annotations::kFailAttempts);
     if (!fa.empty()) {
       int n = std::atoi(fa.c_str());
-      std::string ctrl = md.value("labels", json::object()).value("batch.kubernetes.io/controller-uid", "");
+      std::string ctrl =
+          md.value("labels", json::object()).value("batch.kubernetes.io/controller-uid", "");
       int failed = 0;
       std::lock_guard lk(api_.store().mutex());
       for (const auto& o : api_.store().list("/pods", md.value("namespace", "")))
-        if ((*o)["metadata"].value("labels", json::object()).value("batch.kubernetes.io/controller-uid", "") == ctrl &&
+        if ((*o)["metadata"]
+                    .value("labels", json::object())
+                    .value("batch.kubernetes.io/controller-uid", "") == ctrl &&
             (*o)["status"].value("phase", "") == "Failed")
           ++failed;
       if (failed < n) exit_code = 1;
@@ -349,32 +372,47 @@ void Cluster::reconcile_pod(const std::string& key) {
     json obj = p;
     auto& s = obj["status"];
     s["phase"] = "Running";
-    std::string ip = "10.244." + std::to_string((next_pod_ip_ >> 8) & 255) + "." + std::to_string(next_pod_ip_ & 255);
+    std::string ip = "10.244." + std::to_string((next_pod_ip_ >> 8) & 255) + "." +
+                     std::to_string(next_pod_ip_ & 255);
     ++next_pod_ip_;
     s["podIP"] = ip;
     s["podIPs"] = json::array({{{"ip", ip}}});
     bool ready = annotation(p, annotations::kNotReady).empty();
     json css = json::array();
     for (const auto& c : containers)
-      css.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")},
+      css.push_back({{"name", c.value("name", "")},
+                     {"image", c.value("image", "")},
                      {"volumeMounts", status_mounts(c)},
                      {"imageID", c.value("image", "") + "@sha256:" + std::string(64, '0')},
                      {"containerID", "containerd://" + uid.substr(0, 8) + c.value("name", "")},
-                     {"ready", ready}, {"restartCount", 0}, {"started", true},
-                     {"state", {{"running", {{"startedAt", now}}}}}, {"lastState", json::object()}});
+                     {"ready", ready},
+                     {"restartCount", 0},
+                     {"started", true},
+                     {"state", {{"running", {{"startedAt", now}}}}},
+                     {"lastState", json::object()}});
     s["containerStatuses"] = css;
     if (p["spec"].contains("initContainers")) {
       json ics = json::array();
       for (const auto& c : p["spec"]["initContainers"])
-        ics.push_back({{"name", c.value("name", "")}, {"image", c.value("image", "")}, {"imageID", ""},
-                       {"ready", true}, {"restartCount", 0}, {"started", false},
-                       {"state", {{"terminated", {{"exitCode", 0}, {"reason", "Completed"}, {"startedAt", now}, {"finishedAt", now}}}}},
+        ics.push_back({{"name", c.value("name", "")},
+                       {"image", c.value("image", "")},
+                       {"imageID", ""},
+                       {"ready", true},
+                       {"restartCount", 0},
+                       {"started", false},
+                       {"state",
+                        {{"terminated",
+                          {{"exitCode", 0},
+                           {"reason", "Completed"},
+                           {"startedAt", now},
+                           {"finishedAt", now}}}}},
                        {"lastState", json::object()}});
       s["initContainerStatuses"] = ics;
     }
-    s["conditions"] = json::array({condition("PodReadyToStartContainers", true, now), condition("Initialized", true, now),
-                                   condition("Ready", ready, now), condition("ContainersReady", ready, now),
-                                   condition("PodScheduled", true, now)});
+    s["conditions"] = json::array(
+        {condition("PodReadyToStartContainers", true, now), condition("Initialized", true, now),
+         condition("Ready", ready, now), condition("ContainersReady", ready, now),
+         condition("PodScheduled", true, now)});
     if (!write_status("pods", "", obj, "kubelet")) {
       after(0.05, "pod", key);
       return;
@@ -389,15 +427,18 @@ void Cluster::reconcile_pod(const std::string& key) {
       while (start <= log_text.size()) {
         auto nl = log_text.find('\n', start);
         std::string line = log_text.substr(start, nl - start);
-        if (!(nl == std::string::npos && line.empty())) lines.push_back(expand_env(line, p, containers[0]));
+        if (!(nl == std::string::npos && line.empty()))
+          lines.push_back(expand_env(line, p, containers[0]));
         if (nl == std::string::npos) break;
         start = nl + 1;
       }
       std::vector<LogLine> out;
       for (size_t i = 0; i < lines.size(); ++i) {
-        double offset = run > 0 ? run * static_cast<double>(i + 1) / static_cast<double>(lines.size() + 1) : 0;
+        double offset =
+            run > 0 ? run * static_cast<double>(i + 1) / static_cast<double>(lines.size() + 1) : 0;
         auto at = now_tp + std::chrono::microseconds(static_cast<int64_t>(offset * 1e6));
-        auto wall = std::chrono::system_clock::now() + std::chrono::microseconds(static_cast<int64_t>(offset * 1e6));
+        auto wall = std::chrono::system_clock::now() +
+                    std::chrono::microseconds(static_cast<int64_t>(offset * 1e6));
         out.push_back({at, util::rfc3339_micro(wall), lines[i]});
       }
       std::lock_guard lk(logs_mu_);
@@ -408,7 +449,8 @@ void Cluster::reconcile_pod(const std::string& key) {
       std::string code = annotation(p, annotations::kExitCode);
       if (exit_code == 0 && !code.empty()) exit_code = std::atoi(code.c_str());
       // Remember the outcome on the timer key: the pod itself only knows it is running.
-      exit_codes_[uid] = {exit_code, now_tp + std::chrono::microseconds(static_cast<int64_t>(run * 1e6))};
+      exit_codes_[uid] = {exit_code,
+                          now_tp + std::chrono::microseconds(static_cast<int64_t>(run * 1e6))};
       after(run, "pod", key);
     }
     return;
@@ -417,12 +459,15 @@ void Cluster::reconcile_pod(const std::string& key) {
     auto it = exit_codes_.find(uid);
     if (it == exit_codes_.end()) return;
     if (Clock::now() < it->second.at) {
-      after(std::chrono::duration<double>(it->second.at - Clock::now()).count() + 0.001, "pod", key);
+      after(std::chrono::duration<double>(it->second.at - Clock::now()).count() + 0.001, "pod",
+            key);
       return;
     }
     std::string started_at;
     if (!st.value("containerStatuses", json::array()).empty())
-      started_at = st["containerStatuses"][0]["state"].value("running", json::object()).value("startedAt", "");
+      started_at = st["containerStatuses"][0]["state"]
+                       .value("running", json::object())
+                       .value("startedAt", "");
     int code = it->second.code;
     json obj = p;
     auto& s = obj["status"];
@@ -430,16 +475,22 @@ void Cluster::reconcile_pod(const std::string& key) {
     for (auto& cs : s["containerStatuses"]) {
       cs["ready"] = false;
       cs["started"] = false;
-      cs["state"] = {{"terminated", {{"exitCode", code}, {"reason", code == 0 ? "Completed" : "Error"},
-                                     {"startedAt", started_at}, {"finishedAt", now},
-                                     {"containerID", cs.value("containerID", "")}}}};
+      cs["state"] = {{"terminated",
+                      {{"exitCode", code},
+                       {"reason", code == 0 ? "Completed" : "Error"},
+                       {"startedAt", started_at},
+                       {"finishedAt", now},
+                       {"containerID", cs.value("containerID", "")}}}};
     }
     const char* why = code == 0 ? "PodCompleted" : "PodFailed";
-    s["conditions"] = json::array({condition("PodReadyToStartContainers", false, now), condition("Initialized", true, now),
-                                   condition("Ready", false, now, why), condition("ContainersReady", false, now, why),
-                                   condition("PodScheduled", true, now)});
-    if (write_status("pods", "", obj, "kubelet")) exit_codes_.erase(uid);
-    else after(0.05, "pod", key);
+    s["conditions"] = json::array(
+        {condition("PodReadyToStartContainers", false, now), condition("Initialized", true, now),
+         condition("Ready", false, now, why), condition("ContainersReady", false, now, why),
+         condition("PodScheduled", true, now)});
+    if (write_status("pods", "", obj, "kubelet"))
+      exit_codes_.erase(uid);
+    else
+      after(0.05, "pod", key);
   }
 }
 
@@ -453,7 +504,8 @@ std::string Cluster::pod_log(const LogRequest& req) {
     if (containers.size() > 1) {
       std::string names;
       for (const auto& c : containers) names += (names.empty() ? "" : " ") + c.value("name", "");
-      throw bad_request("a container name must be specified for pod " + req.pod + ", choose one of: [" + names + "]");
+      throw bad_request("a container name must be specified for pod " + req.pod +
+                        ", choose one of: [" + names + "]");
     }
     container = containers.empty() ? "" : containers[0].value("name", "");
   }
@@ -468,7 +520,8 @@ std::string Cluster::pod_log(const LogRequest& req) {
     for (const auto& cs : p["status"].value("containerStatuses", json::array()))
       if (cs.value("name", "") == container)
         reason = cs["state"].value("waiting", json::object()).value("reason", reason);
-    throw bad_request("container \"" + container + "\" in pod \"" + req.pod + "\" is waiting to start: " + reason);
+    throw bad_request("container \"" + container + "\" in pod \"" + req.pod +
+                      "\" is waiting to start: " + reason);
   }
   if (containers.empty() || containers[0].value("name", "") != container) return "";
   std::vector<std::string> lines;
@@ -478,7 +531,8 @@ std::string Cluster::pod_log(const LogRequest& req) {
     if (it == logs_.end()) return "";
     auto now = Clock::now();
     for (const auto& l : it->second)
-      if (l.at <= now || terminal(p)) lines.push_back(req.timestamps ? l.wall_time + " " + l.text : l.text);
+      if (l.at <= now || terminal(p))
+        lines.push_back(req.timestamps ? l.wall_time + " " + l.text : l.text);
   }
   size_t from = 0;
   if (req.tail_lines && *req.tail_lines >= 0 && static_cast<size_t>(*req.tail_lines) < lines.size())
@@ -488,7 +542,8 @@ std::string Cluster::pod_log(const LogRequest& req) {
   return out;
 }
 
-void Cluster::follow_pod_log(const LogRequest& req, const std::function<bool(const std::string&)>& write) {
+void Cluster::follow_pod_log(const LogRequest& req,
+                             const std::function<bool(const std::string&)>& write) {
   std::string sent = pod_log(req);
   if (!sent.empty() && !write(sent)) return;
   LogRequest all = req;

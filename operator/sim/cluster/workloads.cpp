@@ -20,7 +20,9 @@ bool pod_ready(const json& pod) {
   return false;
 }
 
-std::string phase(const json& pod) { return pod["status"].value("phase", "Pending"); }
+std::string phase(const json& pod) {
+  return pod["status"].value("phase", "Pending");
+}
 
 json set_condition(json conds, const std::string& type, const std::string& status,
                    const std::string& reason, const std::string& message, const std::string& now,
@@ -36,7 +38,11 @@ json set_condition(json conds, const std::string& type, const std::string& statu
     c["message"] = message;
     return conds;
   }
-  json c = {{"type", type}, {"status", status}, {"reason", reason}, {"message", message}, {"lastTransitionTime", now}};
+  json c = {{"type", type},
+            {"status", status},
+            {"reason", reason},
+            {"message", message},
+            {"lastTransitionTime", now}};
   if (update_time) c["lastUpdateTime"] = now;
   conds.push_back(c);
   return conds;
@@ -96,8 +102,10 @@ void Cluster::create_pod_for(const json& owner, const std::string& owner_kind, c
       json env = c.value("env", json::array());
       for (const auto& [k, v] : extra_env) {
         json e = {{"name", k}};
-        if (v.rfind("fieldRef:", 0) == 0) e["valueFrom"] = {{"fieldRef", {{"fieldPath", v.substr(9)}}}};
-        else e["value"] = v;
+        if (v.rfind("fieldRef:", 0) == 0)
+          e["valueFrom"] = {{"fieldRef", {{"fieldPath", v.substr(9)}}}};
+        else
+          e["value"] = v;
         env.push_back(e);
       }
       c["env"] = env;
@@ -109,7 +117,8 @@ void Cluster::create_pod_for(const json& owner, const std::string& owner_kind, c
     api_.create(*type("", "pods"), omd.value("namespace", ""), pod, opt);
   } catch (const StatusError& e) {
     // Like the real controllers: an Event on the owner, then a retry.
-    record_event(owner, owner_kind, "Warning", "FailedCreate", std::string("Error creating: ") + e.what(),
+    record_event(owner, owner_kind, "Warning", "FailedCreate",
+                 std::string("Error creating: ") + e.what(),
                  owner_kind == "Job" ? "job-controller" : "deployment-controller");
     throw;
   }
@@ -131,12 +140,15 @@ void Cluster::reconcile_deployment(const std::string& key) {
       if (ref.storage_id != "/pods") continue;
       auto p = api_.store().get(ref.storage_id, ref.key);
       if (!p || (*p)["metadata"].contains("deletionTimestamp")) continue;
-      if ((*p)["metadata"].value("labels", json::object()).value("pod-template-hash", "") == hash) current.push_back(*p);
-      else old.push_back(*p);
+      if ((*p)["metadata"].value("labels", json::object()).value("pod-template-hash", "") == hash)
+        current.push_back(*p);
+      else
+        old.push_back(*p);
     }
   }
   bool recreate = spec.value("strategy", json::object()).value("type", "") == "Recreate";
-  int64_t ready_current = std::count_if(current.begin(), current.end(), [](const json& p) { return pod_ready(p); });
+  int64_t ready_current =
+      std::count_if(current.begin(), current.end(), [](const json& p) { return pod_ready(p); });
   // Old pods go once the new ones are ready (rolling) or at once (Recreate).
   if (!old.empty() && (recreate || ready_current >= replicas))
     for (const auto& p : old) delete_object("pods", "", p, "Background");
@@ -153,14 +165,16 @@ void Cluster::reconcile_deployment(const std::string& key) {
         }
       }
     } else if (static_cast<int64_t>(current.size()) > replicas) {
-      std::sort(current.begin(), current.end(), [](const json& a, const json& b) { return pod_ready(a) < pod_ready(b); });
+      std::sort(current.begin(), current.end(),
+                [](const json& a, const json& b) { return pod_ready(a) < pod_ready(b); });
       for (size_t i = 0; i < current.size() - static_cast<size_t>(replicas); ++i)
         delete_object("pods", "", current[i], "Background");
     }
   }
   // Status from what exists now.
   int64_t total = static_cast<int64_t>(current.size() + old.size());
-  int64_t ready = ready_current + std::count_if(old.begin(), old.end(), [](const json& p) { return pod_ready(p); });
+  int64_t ready = ready_current +
+                  std::count_if(old.begin(), old.end(), [](const json& p) { return pod_ready(p); });
   std::string now = util::now_rfc3339();
   json st = d.value("status", json::object());
   json want = st;
@@ -172,15 +186,19 @@ void Cluster::reconcile_deployment(const std::string& key) {
   if (ready == 0) want.erase("readyReplicas");
   if (ready == 0) want.erase("availableReplicas");
   int64_t unavailable = std::max<int64_t>(0, replicas - ready);
-  if (unavailable > 0) want["unavailableReplicas"] = unavailable;
-  else want.erase("unavailableReplicas");
+  if (unavailable > 0)
+    want["unavailableReplicas"] = unavailable;
+  else
+    want.erase("unavailableReplicas");
   if (total == 0) want.erase("replicas");
   if (current.empty()) want.erase("updatedReplicas");
   json conds = st.value("conditions", json::array());
-  conds = set_condition(conds, "Available", ready >= replicas ? "True" : "False",
-                        ready >= replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-                        ready >= replicas ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
-                        now, true);
+  conds =
+      set_condition(conds, "Available", ready >= replicas ? "True" : "False",
+                    ready >= replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+                    ready >= replicas ? "Deployment has minimum availability."
+                                      : "Deployment does not have minimum availability.",
+                    now, true);
   std::string rs = d["metadata"].value("name", "") + "-" + hash;
   bool complete = ready_current >= replicas && old.empty();
   std::string prog_reason = complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated";
@@ -201,7 +219,9 @@ void Cluster::reconcile_deployment(const std::string& key) {
           prog_msg = "ReplicaSet \"" + rs + "\" has timed out progressing.";
         }
       }
-    if (prog_status == "True") after(static_cast<double>(spec.value("progressDeadlineSeconds", 600)) + 0.5, "deployment", key);
+    if (prog_status == "True")
+      after(static_cast<double>(spec.value("progressDeadlineSeconds", 600)) + 0.5, "deployment",
+            key);
   }
   conds = set_condition(conds, "Progressing", prog_status, prog_reason, prog_msg, now, true);
   // Keep the conditions in the order the controller writes them.
@@ -212,7 +232,8 @@ void Cluster::reconcile_deployment(const std::string& key) {
   if (want != st) {
     json obj = d;
     obj["status"] = want;
-    if (!write_status("deployments", "apps", obj, "kube-controller-manager")) after(0.05, "deployment", key);
+    if (!write_status("deployments", "apps", obj, "kube-controller-manager"))
+      after(0.05, "deployment", key);
   }
 }
 
@@ -225,7 +246,8 @@ void Cluster::reconcile_job(const std::string& key) {
   std::string uid = md.value("uid", "");
   std::string now = util::now_rfc3339();
   json st = j.value("status", json::object());
-  bool finished = condition_status(j, "Complete") == "True" || condition_status(j, "Failed") == "True";
+  bool finished =
+      condition_status(j, "Complete") == "True" || condition_status(j, "Failed") == "True";
   if (md.contains("deletionTimestamp")) return;
 
   std::vector<json> pods;
@@ -239,7 +261,8 @@ void Cluster::reconcile_job(const std::string& key) {
   if (finished) {
     std::vector<json> release;
     for (const auto& p : pods) {
-      if (phase(p) != "Succeeded" && phase(p) != "Failed" && !p["metadata"].contains("deletionTimestamp"))
+      if (phase(p) != "Succeeded" && phase(p) != "Failed" &&
+          !p["metadata"].contains("deletionTimestamp"))
         delete_object("pods", "", p, "Background");
       // Counted when the Job finished: nothing holds its pods any more.
       for (const auto& f : p["metadata"].value("finalizers", json::array()))
@@ -254,9 +277,12 @@ void Cluster::reconcile_job(const std::string& key) {
       int64_t ttl = spec.value("ttlSecondsAfterFinished", 0);
       if (done) {
         auto expire = *done + std::chrono::seconds(ttl);
-        auto left = std::chrono::duration<double>(expire - std::chrono::system_clock::now()).count();
-        if (left <= 0) delete_object("jobs", "batch", j, "Foreground");
-        else after(left + 0.05, "job", key);
+        auto left =
+            std::chrono::duration<double>(expire - std::chrono::system_clock::now()).count();
+        if (left <= 0)
+          delete_object("jobs", "batch", j, "Foreground");
+        else
+          after(left + 0.05, "job", key);
       }
     }
     return;
@@ -265,7 +291,8 @@ void Cluster::reconcile_job(const std::string& key) {
   bool suspend = spec.value("suspend", false);
   int64_t parallelism = spec.value("parallelism", 1);
   std::optional<int64_t> completions;
-  if (spec.contains("completions") && spec["completions"].is_number()) completions = spec["completions"].get<int64_t>();
+  if (spec.contains("completions") && spec["completions"].is_number())
+    completions = spec["completions"].get<int64_t>();
   int64_t backoff = spec.value("backoffLimit", 6);
 
   // Counting as the 1.32 job controller does: a finished (or deleted) pod still carrying the
@@ -277,7 +304,8 @@ void Cluster::reconcile_job(const std::string& key) {
     return false;
   };
   std::vector<json> active, to_release;
-  int64_t succeeded = st.value("succeeded", 0), failed = st.value("failed", 0), ready = 0, terminating = 0;
+  int64_t succeeded = st.value("succeeded", 0), failed = st.value("failed", 0), ready = 0,
+          terminating = 0;
   std::set<int> done_idx;
   std::set<int> active_idx;
   {
@@ -298,7 +326,9 @@ void Cluster::reconcile_job(const std::string& key) {
   for (const auto& p : pods) {
     std::string ph = phase(p);
     int idx = -1;
-    std::string is = p["metadata"].value("annotations", json::object()).value("batch.kubernetes.io/job-completion-index", "");
+    std::string is = p["metadata"]
+                         .value("annotations", json::object())
+                         .value("batch.kubernetes.io/job-completion-index", "");
     if (!is.empty()) idx = std::atoi(is.c_str());
     bool deleting = p["metadata"].contains("deletionTimestamp");
     if (ph == "Succeeded") {
@@ -331,8 +361,10 @@ void Cluster::reconcile_job(const std::string& key) {
   if (failed > 0) {
     auto& b = job_backoff_[uid];
     if (failed > b.first) {
-      double delay = options_.job_backoff_seconds * std::pow(2.0, static_cast<double>(std::min<int64_t>(failed - 1, 20)));
-      b = {failed, Clock::now() + std::chrono::microseconds(static_cast<int64_t>(std::min(delay, 360.0) * 1e6))};
+      double delay = options_.job_backoff_seconds *
+                     std::pow(2.0, static_cast<double>(std::min<int64_t>(failed - 1, 20)));
+      b = {failed, Clock::now() + std::chrono::microseconds(
+                                      static_cast<int64_t>(std::min(delay, 360.0) * 1e6))};
     }
     if (Clock::now() < b.second) {
       backing_off = true;
@@ -363,9 +395,12 @@ void Cluster::reconcile_job(const std::string& key) {
   }
   bool complete = false;
   if (fail_reason.empty()) {
-    if (indexed) complete = completions && static_cast<int64_t>(done_idx.size()) >= *completions;
-    else if (completions) complete = succeeded >= *completions;
-    else complete = succeeded > 0 && active.empty();
+    if (indexed)
+      complete = completions && static_cast<int64_t>(done_idx.size()) >= *completions;
+    else if (completions)
+      complete = succeeded >= *completions;
+    else
+      complete = succeeded > 0 && active.empty();
   }
 
   if (!fail_reason.empty()) {
@@ -377,8 +412,10 @@ void Cluster::reconcile_job(const std::string& key) {
     for (auto& c : conds) c["lastProbeTime"] = now;
     want["active"] = 0;
   } else if (complete) {
-    conds = set_condition(conds, "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods", now);
-    conds = set_condition(conds, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods", now);
+    conds = set_condition(conds, "SuccessCriteriaMet", "True", "CompletionsReached",
+                          "Reached expected number of succeeded pods", now);
+    conds = set_condition(conds, "Complete", "True", "CompletionsReached",
+                          "Reached expected number of succeeded pods", now);
     for (auto& c : conds) c["lastProbeTime"] = now;
     want["completionTime"] = now;
     want.erase("active");
@@ -388,7 +425,8 @@ void Cluster::reconcile_job(const std::string& key) {
     ready = 0;
     if (condition_status(j, "Suspended") != "True") {
       conds = set_condition(conds, "Suspended", "True", "JobSuspended", "Job suspended", now);
-      for (auto& c : conds) if (c["type"] == "Suspended") c["lastProbeTime"] = now;
+      for (auto& c : conds)
+        if (c["type"] == "Suspended") c["lastProbeTime"] = now;
     }
     want.erase("startTime");
   } else {
@@ -405,11 +443,13 @@ void Cluster::reconcile_job(const std::string& key) {
         int idx = static_cast<int>(i);
         if (done_idx.count(idx) || active_idx.count(idx)) continue;
         try {
-          create_pod_for(j, "Job", spec["template"], name + "-" + std::to_string(idx) + "-",
-                         {{"batch.kubernetes.io/job-completion-index", std::to_string(idx)}},
-                         {{"batch.kubernetes.io/job-completion-index", std::to_string(idx)}},
-                         {{"JOB_COMPLETION_INDEX", "fieldRef:metadata.annotations['batch.kubernetes.io/job-completion-index']"}},
-                         name + "-" + std::to_string(idx));
+          create_pod_for(
+              j, "Job", spec["template"], name + "-" + std::to_string(idx) + "-",
+              {{"batch.kubernetes.io/job-completion-index", std::to_string(idx)}},
+              {{"batch.kubernetes.io/job-completion-index", std::to_string(idx)}},
+              {{"JOB_COMPLETION_INDEX",
+                "fieldRef:metadata.annotations['batch.kubernetes.io/job-completion-index']"}},
+              name + "-" + std::to_string(idx));
           --room;
         } catch (const StatusError&) {
           after(1.0, "job", key);
@@ -417,7 +457,8 @@ void Cluster::reconcile_job(const std::string& key) {
         }
       }
     } else {
-      int64_t remaining = completions ? *completions - succeeded : (succeeded > 0 ? 0 : parallelism);
+      int64_t remaining =
+          completions ? *completions - succeeded : (succeeded > 0 ? 0 : parallelism);
       int64_t want_new = std::min(room, remaining - static_cast<int64_t>(active.size()));
       if (backing_off) want_new = 0;
       for (int64_t i = 0; i < want_new; ++i) {
@@ -439,7 +480,8 @@ void Cluster::reconcile_job(const std::string& key) {
   want["terminating"] = terminating;
   if (indexed && !done_idx.empty()) want["completedIndexes"] = compress_indexes(done_idx);
   want["uncountedTerminatedPods"] = json::object();
-  if (want.contains("active") && want["active"] == 0 && (complete || !fail_reason.empty())) want.erase("active");
+  if (want.contains("active") && want["active"] == 0 && (complete || !fail_reason.empty()))
+    want.erase("active");
   if (want != st) {
     json obj = j;
     obj["status"] = want;
@@ -460,8 +502,9 @@ void Cluster::release_tracking_finalizers(const std::vector<json>& pods) {
       if (f != "batch.kubernetes.io/job-tracking") kept.push_back(f);
     json patch = {{"metadata", {{"finalizers", kept.empty() ? json(nullptr) : kept}}}};
     try {
-      api_.patch(*type("", "pods"), p["metadata"].value("namespace", ""), p["metadata"].value("name", ""),
-                 "application/merge-patch+json", patch.dump(), opt);
+      api_.patch(*type("", "pods"), p["metadata"].value("namespace", ""),
+                 p["metadata"].value("name", ""), "application/merge-patch+json", patch.dump(),
+                 opt);
     } catch (const StatusError&) {
     }
   }

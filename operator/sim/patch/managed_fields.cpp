@@ -126,9 +126,14 @@ json zero_object(const json& obj) {
   json z = {{"metadata", json::object()}};
   if (!obj.is_object()) return z;
   std::string kind = obj.value("kind", ""), av = obj.value("apiVersion", "");
-  static const std::set<std::string> builtin_groups = {
-      "v1",        "apps/v1",         "batch/v1", "networking.k8s.io/v1", "coordination.k8s.io/v1",
-      "policy/v1", "events.k8s.io/v1", "apiextensions.k8s.io/v1"};
+  static const std::set<std::string> builtin_groups = {"v1",
+                                                       "apps/v1",
+                                                       "batch/v1",
+                                                       "networking.k8s.io/v1",
+                                                       "coordination.k8s.io/v1",
+                                                       "policy/v1",
+                                                       "events.k8s.io/v1",
+                                                       "apiextensions.k8s.io/v1"};
   if (!builtin_groups.count(av)) return z;
   static const std::set<std::string> with_spec = {"Pod",
                                                   "Deployment",

@@ -6,7 +6,8 @@ namespace rc::testing {
 
 using nlohmann::json;
 
-void add_demo_controller(runtime::Manager& manager, const std::string& ns, const std::string& identity) {
+void add_demo_controller(runtime::Manager& manager, const std::string& ns,
+                         const std::string& identity) {
   const kube::ResourceRef configmaps{"", "v1", "configmaps", true};
   const kube::ResourceRef secrets{"", "v1", "secrets", true};
   runtime::InformerOptions io;
@@ -24,12 +25,14 @@ void add_demo_controller(runtime::Manager& manager, const std::string& ns, const
                         if (!cm) return runtime::Result::done();  // gone: the GC takes the Secret
                         const auto& md = (*cm)["metadata"];
                         json want_data = (*cm).value("data", json::object());
-                        // Nothing is written when the cached child already matches (data is base64).
+                        // Nothing is written when the cached child already matches (data is
+                        // base64).
                         json want_b64 = json::object();
                         for (auto& [k, v] : want_data.items())
                           want_b64[k] = util::base64_encode(v.get<std::string>());
                         auto have = secs->store().get(key);
-                        if (have && (*have).value("data", json::object()) == want_b64) return runtime::Result::done();
+                        if (have && (*have).value("data", json::object()) == want_b64)
+                          return runtime::Result::done();
                         json secret = {
                             {"apiVersion", "v1"},
                             {"kind", "Secret"},
@@ -37,10 +40,12 @@ void add_demo_controller(runtime::Manager& manager, const std::string& ns, const
                              {{"name", md.value("name", "")},
                               {"namespace", md.value("namespace", "")},
                               {"annotations", {{"demo/reconciled-by", identity}}},
-                              {"ownerReferences",
-                               json::array({{{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-                                             {"name", md.value("name", "")}, {"uid", md.value("uid", "")},
-                                             {"controller", true}, {"blockOwnerDeletion", true}}})}}},
+                              {"ownerReferences", json::array({{{"apiVersion", "v1"},
+                                                                {"kind", "ConfigMap"},
+                                                                {"name", md.value("name", "")},
+                                                                {"uid", md.value("uid", "")},
+                                                                {"controller", true},
+                                                                {"blockOwnerDeletion", true}}})}}},
                             {"stringData", want_data}};
                         client->apply(secrets, secret);
                         return runtime::Result::done();

@@ -7,6 +7,7 @@
 
 namespace rc::testing {
 
-void add_demo_controller(runtime::Manager& manager, const std::string& ns, const std::string& identity);
+void add_demo_controller(runtime::Manager& manager, const std::string& ns,
+                         const std::string& identity);
 
 }  // namespace rc::testing

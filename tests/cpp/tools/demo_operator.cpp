@@ -12,16 +12,23 @@
 int main(int argc, char** argv) {
   std::string kubeconfig, ns = "default", identity = "demo", health = "0";
   bool leader_elect = false;
-  std::string extra;  // e.g. "pods,deployments.apps/v1,jobs.batch/v1": informers with no controller (for measuring)
+  std::string extra;  // e.g. "pods,deployments.apps/v1,jobs.batch/v1": informers with no controller
+                      // (for measuring)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--kubeconfig") kubeconfig = next();
-    else if (a == "--namespace") ns = next();
-    else if (a == "--identity") identity = next();
-    else if (a == "--health-probe-bind-address") health = next();
-    else if (a == "--leader-elect") leader_elect = true;
-    else if (a == "--extra-informers") extra = next();
+    if (a == "--kubeconfig")
+      kubeconfig = next();
+    else if (a == "--namespace")
+      ns = next();
+    else if (a == "--identity")
+      identity = next();
+    else if (a == "--health-probe-bind-address")
+      health = next();
+    else if (a == "--leader-elect")
+      leader_elect = true;
+    else if (a == "--extra-informers")
+      extra = next();
   }
   sigset_t set;
   sigemptyset(&set);
