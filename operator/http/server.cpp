@@ -1,5 +1,7 @@
 #include "remotecode/http/server.h"
 
+#include "remotecode/util/encoding.h"
+
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -81,18 +83,7 @@ std::string percent_decode(std::string_view s) {
 }
 
 std::string percent_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
+  return util::url_escape(s);
 }
 
 std::pair<std::string, int> parse_listen_address(const std::string& address) {

@@ -1,5 +1,7 @@
 #include "remotecode/kube/client.h"
 
+#include "remotecode/util/encoding.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -11,18 +13,7 @@ namespace rc::kube {
 using nlohmann::json;
 
 std::string url_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
+  return util::url_escape(s);
 }
 
 std::string ResourceRef::collection_path(const std::string& ns) const {

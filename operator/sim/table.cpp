@@ -66,6 +66,25 @@ std::string condition_status(const json& obj, const std::string& type) {
   return "";
 }
 
+// The wide columns of workloads: container names, images and the selector.
+void add_workload_cells(const json& spec, json& cells) {
+  json names = json::array(), images = json::array();
+  for (const auto& c : spec.value("template", json::object())
+                           .value("spec", json::object())
+                           .value("containers", json::array())) {
+    names.push_back(c.value("name", ""));
+    images.push_back(c.value("image", ""));
+  }
+  cells.push_back(join(names));
+  cells.push_back(join(images));
+  std::string sel;
+  for (const json items_src =
+           spec.value("selector", json::object()).value("matchLabels", json::object());
+       const auto& [k, v] : items_src.items())
+    sel += (sel.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+  cells.push_back(sel);
+}
+
 std::string pod_status_reason(const json& pod) {
   if (pod["metadata"].contains("deletionTimestamp")) return "Terminating";
   const auto st = pod.value("status", json::object());
@@ -365,21 +384,7 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
     cells.push_back(st.value("updatedReplicas", 0));
     cells.push_back(st.value("availableReplicas", 0));
     cells.push_back(age(obj));
-    json names = json::array(), images = json::array();
-    for (const auto& c : spec.value("template", json::object())
-                             .value("spec", json::object())
-                             .value("containers", json::array())) {
-      names.push_back(c.value("name", ""));
-      images.push_back(c.value("image", ""));
-    }
-    cells.push_back(join(names));
-    cells.push_back(join(images));
-    std::string sel;
-    for (const json items_src =
-             spec.value("selector", json::object()).value("matchLabels", json::object());
-         const auto& [k, v] : items_src.items())
-      sel += (sel.empty() ? "" : ",") + k + "=" + v.get<std::string>();
-    cells.push_back(sel);
+    add_workload_cells(spec, cells);
   } else if (rt.group == "batch" && p == "jobs") {
     std::string status = "Running";
     if (condition_status(obj, "Complete") == "True")
@@ -411,21 +416,7 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
     }
     cells.push_back(duration);
     cells.push_back(age(obj));
-    json names = json::array(), images = json::array();
-    for (const auto& c : spec.value("template", json::object())
-                             .value("spec", json::object())
-                             .value("containers", json::array())) {
-      names.push_back(c.value("name", ""));
-      images.push_back(c.value("image", ""));
-    }
-    cells.push_back(join(names));
-    cells.push_back(join(images));
-    std::string sel;
-    for (const json items_src =
-             spec.value("selector", json::object()).value("matchLabels", json::object());
-         const auto& [k, v] : items_src.items())
-      sel += (sel.empty() ? "" : ",") + k + "=" + v.get<std::string>();
-    cells.push_back(sel);
+    add_workload_cells(spec, cells);
   } else if (rt.group.empty() && p == "nodes") {
     std::string ready = condition_status(obj, "Ready") == "True" ? "Ready" : "NotReady";
     if (spec.value("unschedulable", false)) ready += ",SchedulingDisabled";

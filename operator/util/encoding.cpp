@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace rc::util {
@@ -67,6 +68,21 @@ std::string sha256_hex(std::string_view data) {
   for (unsigned char c : md) {
     out.push_back(digits[c >> 4]);
     out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::string url_escape(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
   }
   return out;
 }

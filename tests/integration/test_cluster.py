@@ -304,7 +304,8 @@ apiVersion: batch/v1
 kind: Job
 metadata: {name: slow}
 spec:
-  activeDeadlineSeconds: 1
+  # Long enough to see the pod Running on a loaded machine, short enough to keep the test quick.
+  activeDeadlineSeconds: 3
   template:
     metadata:
       annotations: {sim.remotecode.dev/run-seconds: "30"}

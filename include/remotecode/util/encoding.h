@@ -16,5 +16,7 @@ std::string random_hex(size_t bytes);
 // generateName suffixes (no vowels, so no words).
 std::string random_name_suffix(size_t n);
 std::string sha256_hex(std::string_view data);
+// Percent-encodes everything but RFC 3986 unreserved characters (for query values and names).
+std::string url_escape(std::string_view s);
 
 }  // namespace rc::util
