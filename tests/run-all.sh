@@ -46,8 +46,10 @@ for suite in tests/integration tests/kubectl tests/python; do
     echo "$out" | tail -n 60
     ran=$(echo "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in.*/\1/p' | tail -1)
     ran=${ran:-0}
-    bad=$(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '[0-9]+' | paste -sd+ | bc 2>/dev/null)
-    bad=${bad:-0}
+    bad=0
+    for n in $(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '[0-9]+'); do
+      bad=$((bad + n))
+    done
     if ((rc != 0 && bad == 0)); then bad=1; fi
     record "$t" $((ran - bad < 0 ? 0 : ran - bad)) "$bad"
   done
