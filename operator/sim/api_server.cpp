@@ -95,9 +95,10 @@ Visible visible(const Change& c, const std::string& ns, const ListOptions& opts)
 
 }  // namespace
 
-ApiServer::ApiServer(Api& api, Faults& faults, ApiServerOptions options)
+ApiServer::ApiServer(Api& api, Faults& faults, PodScripts& scripts, ApiServerOptions options)
     : api_(api),
       faults_(faults),
+      scripts_(scripts),
       options_(std::move(options)),
       openapi_(api.types(), options_.openapi_dir) {}
 
@@ -179,6 +180,18 @@ Response ApiServer::route(Request& req, const std::string& user) {
         }
         return json_response(200, faults_.to_json());
       }
+    }
+    if (segs.size() == 2 && segs[1] == "pod-scripts") {
+      if (m == "PUT") {
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded()) throw bad_request("pod-scripts: the body is not JSON");
+        try {
+          scripts_.set(body);
+        } catch (const std::exception& e) {
+          throw bad_request(e.what());
+        }
+      }
+      return json_response(200, scripts_.get());
     }
     if (segs.size() == 2 && segs[1] == "requests") {
       if (m == "DELETE") {

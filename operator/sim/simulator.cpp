@@ -77,8 +77,8 @@ void Simulator::start() {
   ro.token = options_.token;
   ro.openapi_dir = options_.openapi_dir;
   ro.bookmark_interval_seconds = options_.bookmark_interval_seconds;
-  rest_ = std::make_unique<ApiServer>(*api_, faults_, ro);
-  cluster_ = std::make_unique<Cluster>(*api_, options_.cluster);
+  rest_ = std::make_unique<ApiServer>(*api_, faults_, pod_scripts_, ro);
+  cluster_ = std::make_unique<Cluster>(*api_, options_.cluster, &pod_scripts_);
   rest_->set_log_source(
       [this](const LogRequest& r) { return cluster_->pod_log(r); },
       [this](const LogRequest& r, const std::function<bool(const std::string&)>& w) {

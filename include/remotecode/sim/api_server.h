@@ -14,6 +14,7 @@
 #include "remotecode/sim/api.h"
 #include "remotecode/sim/faults.h"
 #include "remotecode/sim/openapi.h"
+#include "remotecode/sim/pod_scripts.h"
 
 namespace rc::sim {
 
@@ -42,7 +43,7 @@ struct ApiServerOptions {
 
 class ApiServer {
  public:
-  ApiServer(Api& api, Faults& faults, ApiServerOptions options);
+  ApiServer(Api& api, Faults& faults, PodScripts& scripts, ApiServerOptions options);
   http::Response handle(http::Request& req);
   void set_log_source(LogSource source, LogFollower follower);
   void set_server_address(std::string address) { server_address_ = std::move(address); }
@@ -62,6 +63,7 @@ class ApiServer {
 
   Api& api_;
   Faults& faults_;
+  PodScripts& scripts_;
   ApiServerOptions options_;
   OpenApi openapi_;
   std::string server_address_ = "127.0.0.1:6443";

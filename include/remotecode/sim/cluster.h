@@ -16,6 +16,7 @@
 
 #include "remotecode/sim/api.h"
 #include "remotecode/sim/api_server.h"
+#include "remotecode/sim/pod_scripts.h"
 
 namespace rc::sim {
 
@@ -41,7 +42,8 @@ struct ClusterOptions {
 
 class Cluster {
  public:
-  Cluster(Api& api, ClusterOptions options);
+  // `scripts` (may be null) annotates the pods Deployments and Jobs create.
+  Cluster(Api& api, ClusterOptions options, const PodScripts* scripts = nullptr);
   ~Cluster();
   // Creates the built-in namespaces and the nodes, then starts the control loop.
   void start();
@@ -103,6 +105,7 @@ class Cluster {
 
   Api& api_;
   ClusterOptions options_;
+  const PodScripts* scripts_ = nullptr;
   std::atomic<bool> running_{false};
   std::thread thread_;
   uint64_t pos_ = 0;

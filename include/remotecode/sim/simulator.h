@@ -47,6 +47,7 @@ class Simulator {
   std::unique_ptr<TypeRegistry> types_;
   std::unique_ptr<Api> api_;
   Faults faults_;
+  PodScripts pod_scripts_;
   std::unique_ptr<ApiServer> rest_;
   std::unique_ptr<Cluster> cluster_;
   std::unique_ptr<http::Server> server_;

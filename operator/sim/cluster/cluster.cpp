@@ -8,7 +8,8 @@ namespace rc::sim {
 
 using nlohmann::json;
 
-Cluster::Cluster(Api& api, ClusterOptions options) : api_(api), options_(options) {}
+Cluster::Cluster(Api& api, ClusterOptions options, const PodScripts* scripts)
+    : api_(api), options_(options), scripts_(scripts) {}
 
 Cluster::~Cluster() {
   stop();

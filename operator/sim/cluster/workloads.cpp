@@ -111,6 +111,7 @@ void Cluster::create_pod_for(const json& owner, const std::string& owner_kind, c
       c["env"] = env;
     }
   pod["spec"] = spec;
+  if (scripts_) scripts_->apply(pod);
   WriteOptions opt;
   opt.field_manager = "kube-controller-manager";
   try {

@@ -1,0 +1,62 @@
+"""Starts `remote-code operator` against a simulator (tests/lib/simharness.py) for a test.
+
+Operator(sim, *flags) applies the CRDs in crds/ to the simulator, starts the operator with the
+simulator's kubeconfig (no metrics or probe ports, so tests can run side by side) and waits for
+its ready line. stop() ends it and fails the test if it crashed or a sanitizer reported.
+"""
+import os
+import subprocess
+import threading
+
+from simharness import ROOT, binary
+
+CRDS = os.path.join(ROOT, "crds")
+
+
+def apply_crds(sim):
+    sim.kubectl("apply", "-f", CRDS)
+    for name in ("templates", "workspaces", "trainingjobs"):
+        if os.path.exists(os.path.join(CRDS, name + ".yaml")):
+            sim.kubectl("wait", "--for=condition=Established", "--timeout=30s",
+                        "crd/%s.remotecode.dev" % name)
+
+
+class Operator:
+    def __init__(self, sim, *flags, apply=True, namespace="remote-code-system"):
+        self.sim = sim
+        if apply:
+            apply_crds(sim)
+            if sim.kubectl("get", "namespace", namespace, check=False).returncode != 0:
+                sim.kubectl("create", "namespace", namespace)
+        self.log_path = os.path.join(sim.dir, "operator.log")
+        self.log = open(self.log_path, "w")
+        args = [binary(), "operator", "--kubeconfig", sim.kubeconfig,
+                "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+                "--namespace", namespace, "--log-level", "debug"]
+        args += list(flags)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if "started" not in line:
+            self.proc.wait(timeout=10)
+            raise RuntimeError("operator did not start: %r\n%s" % (line, self.logs()))
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        text = open(self.log_path).read()
+        if self.proc.returncode not in (0, -15) or "ERROR: AddressSanitizer" in text \
+                or "runtime error:" in text:
+            raise AssertionError("operator exited with %s:\n%s" % (self.proc.returncode,
+                                                                  text[-6000:]))
