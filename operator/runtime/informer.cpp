@@ -137,6 +137,10 @@ void Informer::add_handlers(EventHandlers handlers) {
   handlers_.push_back(std::move(handlers));
 }
 
+void Informer::clear_handlers() {
+  handlers_.clear();
+}
+
 void Informer::start() {
   stop_ = false;
   thread_ = std::thread([this] { run(); });

@@ -131,6 +131,7 @@ void Manager::stop() {
   stop_controllers();
   if (elector_) elector_->stop();  // releases the lease so a successor starts at once
   for (auto& [id, inf] : informers_) inf->stop();
+  for (auto& [id, inf] : informers_) inf->clear_handlers();
   if (metrics_server_) metrics_server_->stop();
   if (health_server_) health_server_->stop();
 }

@@ -73,6 +73,9 @@ class Informer {
            InformerOptions options = {});
   ~Informer();
   void add_handlers(EventHandlers handlers);  // before start()
+  // After stop(): drops the handlers, so lambdas that capture other informers (a controller's
+  // watches) cannot keep a cycle of informers, and the client they share, alive.
+  void clear_handlers();
   void start();
   void stop();
   bool has_synced() const { return synced_; }

@@ -1,0 +1,111 @@
+#include "remotecode/dev/environment.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "remotecode/controllers/children.h"
+#include "remotecode/controllers/template.h"
+#include "remotecode/controllers/trainingjob.h"
+#include "remotecode/controllers/workspace.h"
+#include "remotecode/dev/embedded.h"
+#include "remotecode/kube/config.h"
+#include "remotecode/sim/yaml_json.h"
+
+namespace rc::dev {
+
+using nlohmann::json;
+
+namespace {
+
+const kube::ResourceRef kCrds{"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
+const kube::ResourceRef kNamespaces{"", "v1", "namespaces", false};
+
+bool established(const json& crd) {
+  for (const auto& c : crd.value("status", json::object()).value("conditions", json::array()))
+    if (c.value("type", "") == "Established" && c.value("status", "") == "True") return true;
+  return false;
+}
+
+}  // namespace
+
+Environment::Environment(DevOptions options) : options_(std::move(options)) {}
+
+Environment::~Environment() {
+  stop();
+}
+
+std::string Environment::kubeconfig_path() const {
+  return (std::filesystem::path(options_.state_dir) / "kubeconfig").string();
+}
+
+std::string Environment::api_url() const {
+  return sim_ ? sim_->url() : "";
+}
+
+void Environment::start() {
+  std::filesystem::create_directories(options_.state_dir);
+  options_.sim.kubeconfig_out = kubeconfig_path();
+  sim_ = std::make_unique<sim::Simulator>(options_.sim);
+  sim_->start();
+
+  kube::ClientOptions co;
+  co.qps = 0;  // one process, one simulator: no client-side throttling needed
+  client_ = kube::Client::connect(kube::load_config(kubeconfig_path(), ""), co);
+  apply_embedded_manifests();
+
+  runtime::ManagerOptions mo;
+  mo.metrics_bind_address = "0";
+  mo.health_probe_bind_address = "0";
+  mo.workers = options_.workers;
+  manager_ = std::make_unique<runtime::Manager>(client_, mo);
+  auto events = std::make_shared<controllers::EventRecorder>(client_, "remote-code",
+                                                             options_.controllers.namespace_name);
+  controllers::add_template_controller(*manager_, options_.controllers, events);
+  controllers::add_workspace_controller(*manager_, options_.controllers, events);
+  controllers::add_trainingjob_controller(*manager_, options_.controllers, events);
+  manager_->start();
+}
+
+void Environment::apply_embedded_manifests() {
+  std::vector<json> crds, others;
+  for (const auto& f : embedded_files()) {
+    for (auto& doc : sim::yaml_documents_to_json(f.text)) {
+      if (doc.value("kind", "") == "CustomResourceDefinition")
+        crds.push_back(std::move(doc));
+      else
+        others.push_back(std::move(doc));
+    }
+  }
+  for (const auto& crd : crds) client_->apply(kCrds, crd);
+  for (const auto& crd : crds) {
+    std::string name = crd["metadata"].value("name", "");
+    for (int i = 0; !established(client_->get(kCrds, "", name)); ++i) {
+      if (i > 100) throw std::runtime_error("CRD " + name + " did not become Established");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  client_->apply(kNamespaces, {{"apiVersion", "v1"},
+                               {"kind", "Namespace"},
+                               {"metadata", {{"name", options_.controllers.namespace_name}}}});
+  for (const auto& obj : others) {
+    std::string kind = obj.value("kind", "");
+    if (kind == "Template") {
+      client_->apply(controllers::refs::templates(), obj);
+    } else {
+      spdlog::warn("dev: not applying embedded {} (only CRDs and Templates are)", kind);
+    }
+  }
+}
+
+void Environment::stop() {
+  if (manager_) manager_->stop();
+  manager_.reset();
+  client_.reset();
+  if (sim_) sim_->stop();
+  sim_.reset();
+}
+
+}  // namespace rc::dev
