@@ -27,9 +27,7 @@ test: build-test
 	@bash tests/run-all.sh $(TEST_BUILD_DIR)
 
 dev: build
-	@mkdir -p $(STATE_DIR)
-	@echo "Starting the simulated cluster; in another terminal: export KUBECONFIG=$(CURDIR)/$(STATE_DIR)/kubeconfig"
-	@$(BUILD_DIR)/bin/remote-code sim --listen 127.0.0.1:6443 --kubeconfig-out $(STATE_DIR)/kubeconfig \
+	@$(BUILD_DIR)/bin/remote-code dev --state-dir $(STATE_DIR) \
 		$(if $(wildcard $(OPENAPI_DIR)),--openapi-dir $(OPENAPI_DIR))
 
 fmt:

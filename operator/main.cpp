@@ -7,6 +7,15 @@
 #include <iostream>
 #include <string>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "remotecode/controllers/config.h"
+#include "remotecode/controllers/template.h"
+#include "remotecode/controllers/trainingjob.h"
+#include "remotecode/controllers/workspace.h"
+#include "remotecode/dev/environment.h"
 #include "remotecode/kube/client.h"
 #include "remotecode/runtime/manager.h"
 #include "remotecode/sim/simulator.h"
@@ -20,9 +29,9 @@ const char* kUsage =
     "usage: remote-code <command> [flags]\n"
     "commands:\n"
     "  sim       a simulated Kubernetes API server with GPU nodes (for development and tests)\n"
-    "  operator  the operator: watches the cluster and reconciles (controllers arrive with the "
-    "CRDs)\n"
-    "  dev       simulator, operator and portal in one process (not yet in this build)\n"
+    "  operator  the operator: reconciles Templates, Workspaces and TrainingJobs\n"
+    "  dev       the simulator and the operator in one process, with the CRDs and example\n"
+    "            templates applied (the portal is not part of this build yet)\n"
     "Run `remote-code <command> --help` for its flags.\n";
 
 // Blocks SIGINT/SIGTERM in every thread and waits for one in the caller.
@@ -68,10 +77,93 @@ po::variables_map parse(int argc, char** argv, const po::options_description& d,
   return vm;
 }
 
+// The flags that become rc::controllers::OperatorConfig (the Helm values mirror them).
+void add_controller_flags(po::options_description& d, rc::controllers::OperatorConfig& c,
+                          std::string& gpu_sharing, std::string& mig_profiles,
+                          std::string& smtp_password_file) {
+  rc::controllers::OperatorConfig defaults;
+  d.add_options()("namespace", po::value(&c.namespace_name)->default_value(defaults.namespace_name),
+                  "the operator's namespace: template builds and share-link Secrets live here")(
+      "builder-image", po::value(&c.builder_image)->default_value(defaults.builder_image),
+      "image that builds templates in-cluster (Kaniko executor)")(
+      "registry", po::value(&c.registry)->default_value(defaults.registry),
+      "repository prefix built template images are pushed to (<registry>/<template>:<hash>)")(
+      "registry-push-secret", po::value(&c.registry_push_secret),
+      "kubernetes.io/dockerconfigjson Secret (in --namespace) the builder pushes with")(
+      "insecure-registry", po::bool_switch(&c.insecure_registry),
+      "push to the registry over plain HTTP / without verifying TLS")(
+      "default-base-image",
+      po::value(&c.default_base_image)->default_value(defaults.default_base_image),
+      "base image of template builds that name none (CUDA + cuDNN)")(
+      "git-image", po::value(&c.git_image)->default_value(defaults.git_image),
+      "image with git that clones repositories into workspaces and jobs")(
+      "ingress-class", po::value(&c.ingress_class)->default_value(defaults.ingress_class),
+      "ingressClassName of workspace Ingresses")("ingress-host", po::value(&c.ingress_host),
+                                                 "host of workspace URLs (default: any host)")(
+      "ingress-tls-secret", po::value(&c.ingress_tls_secret),
+      "TLS Secret for --ingress-host (default: plain HTTP)")(
+      "auth-url", po::value(&c.auth_url)->default_value(defaults.auth_url),
+      "the portal's forward-auth endpoint, as the ingress controller reaches it")(
+      "auth-signin-url", po::value(&c.auth_signin_url)->default_value(defaults.auth_signin_url),
+      "where the ingress controller sends people who are not signed in")(
+      "ingress-namespace",
+      po::value(&c.ingress_namespace)->default_value(defaults.ingress_namespace),
+      "namespace of the ingress controller (the only source workspace NetworkPolicies admit)")(
+      "storage-class", po::value(&c.storage_class),
+      "storageClassName of workspace home volumes (default: the cluster's default)")(
+      "datasets-claim", po::value(&c.datasets_claim)->default_value(defaults.datasets_claim),
+      "PVC name mounted read-only at /data when it exists in the namespace; empty disables")(
+      "gpu-sharing", po::value(&gpu_sharing)->default_value("none"),
+      "how gpuMemoryMiB is requested: none (whole GPUs), mig, hami")(
+      "mig-profiles", po::value(&mig_profiles)->default_value("1g.10gb,2g.20gb,3g.40gb,7g.80gb"),
+      "MIG profiles the nodes offer, smallest first (with --gpu-sharing mig)")(
+      "max-running-jobs", po::value(&c.max_running_jobs)->default_value(0),
+      "training-job runs admitted at once in the whole cluster; 0 is unlimited")(
+      "metrics-poll-seconds", po::value(&c.metrics_poll_seconds)->default_value(30),
+      "how often a running job's log is read for metric lines")(
+      "notify-webhook-url", po::value(&c.notify_webhook_url),
+      "POST a JSON document here when a training job ends")(
+      "smtp-url", po::value(&c.smtp_url),
+      "mail server for job notifications (smtp://host:587 or smtps://host:465)")(
+      "smtp-from", po::value(&c.smtp_from), "sender address of notification mail")(
+      "smtp-user", po::value(&c.smtp_user), "SMTP user name")(
+      "smtp-password-file", po::value(&smtp_password_file),
+      "file holding the SMTP password (kept out of flags and logs)")(
+      "portal-url", po::value(&c.portal_url), "the portal's external URL, for links in mail");
+}
+
+// Validates and completes the parsed controller flags; throws std::invalid_argument.
+void finish_controller_config(rc::controllers::OperatorConfig& c, const std::string& gpu_sharing,
+                              const std::string& mig_profiles,
+                              const std::string& smtp_password_file) {
+  if (gpu_sharing == "none")
+    c.gpu_sharing = rc::controllers::GpuSharing::None;
+  else if (gpu_sharing == "mig")
+    c.gpu_sharing = rc::controllers::GpuSharing::Mig;
+  else if (gpu_sharing == "hami")
+    c.gpu_sharing = rc::controllers::GpuSharing::Hami;
+  else
+    throw std::invalid_argument("--gpu-sharing must be none, mig or hami");
+  c.mig_profiles.clear();
+  std::stringstream ss(mig_profiles);
+  for (std::string p; std::getline(ss, p, ',');)
+    if (!p.empty()) c.mig_profiles.push_back(p);
+  if (c.max_running_jobs < 0) throw std::invalid_argument("--max-running-jobs must be >= 0");
+  if (c.metrics_poll_seconds < 1)
+    throw std::invalid_argument("--metrics-poll-seconds must be >= 1");
+  if (!smtp_password_file.empty()) {
+    std::ifstream in(smtp_password_file);
+    if (!in) throw std::invalid_argument("cannot read --smtp-password-file " + smtp_password_file);
+    std::getline(in, c.smtp_password);
+  }
+}
+
 int run_operator(int argc, char** argv) {
   std::string kubeconfig, context, log_level, log_format;
   rc::kube::ClientOptions co;
   rc::runtime::ManagerOptions mo;
+  rc::controllers::OperatorConfig cc;
+  std::string gpu_sharing, mig_profiles, smtp_password_file;
   po::options_description d("remote-code operator flags");
   d.add_options()("help", "show this help")(
       "kubeconfig", po::value(&kubeconfig),
@@ -92,6 +184,7 @@ int run_operator(int argc, char** argv) {
       "kube-burst", po::value(&co.burst)->default_value(30), "API request burst")(
       "log-level", po::value(&log_level)->default_value("info"), "trace, debug, info, warn, error")(
       "log-format", po::value(&log_format)->default_value("text"), "text or json");
+  add_controller_flags(d, cc, gpu_sharing, mig_profiles, smtp_password_file);
   try {
     auto vm = parse(argc, argv, d, "operator");
     if (vm.count("help")) {
@@ -100,6 +193,7 @@ int run_operator(int argc, char** argv) {
     }
     if (log_format != "text" && log_format != "json")
       throw std::invalid_argument("--log-format must be text or json");
+    finish_controller_config(cc, gpu_sharing, mig_profiles, smtp_password_file);
   } catch (const std::exception& e) {
     std::cerr << "remote-code operator: " << e.what() << "\n" << d << "\n";
     return 2;
@@ -119,8 +213,14 @@ int run_operator(int argc, char** argv) {
     std::cerr << "remote-code operator: " << e.what() << "\n";
     return 1;
   }
-  if (mo.leader_election.namespace_name.empty()) mo.leader_election.namespace_name = "default";
+  if (mo.leader_election.namespace_name.empty())
+    mo.leader_election.namespace_name = cc.namespace_name;
   rc::runtime::Manager manager(client, mo);
+  auto events =
+      std::make_shared<rc::controllers::EventRecorder>(client, "remote-code", cc.namespace_name);
+  rc::controllers::add_template_controller(manager, cc, events);
+  rc::controllers::add_workspace_controller(manager, cc, events);
+  rc::controllers::add_trainingjob_controller(manager, cc, events);
   try {
     manager.start();
   } catch (const std::exception& e) {
@@ -217,6 +317,60 @@ int run_sim(int argc, char** argv) {
 
 }  // namespace
 
+int run_dev(int argc, char** argv) {
+  rc::dev::DevOptions o;
+  std::string log_level, gpu_sharing, mig_profiles, smtp_password_file;
+  o.sim.listen = "127.0.0.1:6443";
+  po::options_description d("remote-code dev flags");
+  d.add_options()("help", "show this help")(
+      "listen", po::value(&o.sim.listen)->default_value(o.sim.listen),
+      "address of the simulated API server; port 0 picks a free port")(
+      "state-dir", po::value(&o.state_dir)->default_value(o.state_dir),
+      "folder for the kubeconfig (objects do not persist across restarts yet)")(
+      "openapi-dir", po::value(&o.sim.openapi_dir),
+      "folder of Kubernetes OpenAPI v3 documents (kubectl explain for built-in types)")(
+      "gpu-nodes", po::value(&o.sim.cluster.gpu_nodes)->default_value(2), "simulated GPU nodes")(
+      "gpus-per-node", po::value(&o.sim.cluster.gpus_per_node)->default_value(4),
+      "nvidia.com/gpu per GPU node")(
+      "cpu-nodes", po::value(&o.sim.cluster.cpu_nodes)->default_value(1), "nodes without GPUs")(
+      "pod-start-seconds", po::value(&o.sim.cluster.pod_start_seconds)->default_value(2.0),
+      "how long a simulated pod takes to start")(
+      "log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error");
+  add_controller_flags(d, o.controllers, gpu_sharing, mig_profiles, smtp_password_file);
+  try {
+    auto vm = parse(argc, argv, d, "dev");
+    if (vm.count("help")) {
+      std::cout << d << "\n";
+      return 0;
+    }
+    finish_controller_config(o.controllers, gpu_sharing, mig_profiles, smtp_password_file);
+  } catch (const std::exception& e) {
+    std::cerr << "remote-code dev: " << e.what() << "\n" << d << "\n";
+    return 2;
+  }
+  rc::util::setup_logging(log_level, "text");
+  block_signals();
+  rc::dev::Environment env(o);
+  try {
+    env.start();
+  } catch (const std::exception& e) {
+    std::cerr << "remote-code dev: " << e.what() << "\n";
+    return 1;
+  }
+  std::string kubeconfig = std::filesystem::absolute(env.kubeconfig_path()).string();
+  std::cout << "remote-code dev: ready\n"
+            << "  simulated Kubernetes API: " << env.api_url() << "\n"
+            << "  kubeconfig:               " << kubeconfig << "\n"
+            << "  try, in another terminal: export KUBECONFIG=" << kubeconfig
+            << "; kubectl get templates,workspaces,trainingjobs\n"
+            << "  portal:                   not part of this build yet\n"
+            << "Press Ctrl-C to stop." << std::endl;
+  wait_for_signal();
+  std::cout << "remote-code dev: stopping" << std::endl;
+  env.stop();
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << kUsage;
@@ -229,10 +383,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "operator") return run_operator(argc - 1, argv + 1);
-  if (cmd == "dev") {
-    std::cerr << "remote-code dev: not part of this build yet (run `remote-code sim`)\n";
-    return 2;
-  }
+  if (cmd == "dev") return run_dev(argc - 1, argv + 1);
   std::cerr << "remote-code: unknown command \"" << cmd << "\"\n" << kUsage;
   return 2;
 }

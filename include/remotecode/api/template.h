@@ -2,6 +2,7 @@
 // custom resource once, with the build steps checked so that only RUN and ENV lines reach a
 // Dockerfile.
 #pragma once
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,5 +44,28 @@ TemplateSpec parse_template(const nlohmann::json& template_object);
 std::string template_image(const nlohmann::json& template_object);
 
 std::string to_string(Ide ide);  // "vscode", "jupyter", "none"
+
+// --- builds ---
+
+// Limits that keep the Dockerfile ConfigMap small and condition messages readable. Template
+// names become part of child names ("tpl-<name>-<hash8>", at most 63 characters) and labels.
+inline constexpr size_t kMaxBuildSteps = 100;
+inline constexpr size_t kMaxBuildStepLength = 4096;
+inline constexpr size_t kMaxTemplateNameLength = 50;
+
+// Why `step` may not go into a Dockerfile, worded for a condition message; "" when it may. A
+// step is one line: RUN or ENV (any case) and its arguments, nothing that could start another
+// instruction (newlines, line continuations, heredocs, comments or parser directives).
+std::string build_step_problem(const std::string& step);
+
+// The Dockerfile of a build: FROM the base image (the default when the spec names none), then
+// the steps in order, one per line.
+std::string dockerfile(const BuildSpec& build, const std::string& default_base_image);
+
+// The build's image tag: the first 16 hex characters of a SHA-256 over everything that decides
+// the image (effective base image, steps, the repository it is pushed to). Equal inputs give
+// the same tag, so an unchanged template is never built twice.
+std::string build_hash(const BuildSpec& build, const std::string& default_base_image,
+                       const std::string& destination_repository);
 
 }  // namespace rc::api

@@ -9,6 +9,7 @@
 #include "remotecode/api/template.h"
 #include "remotecode/api/workspace.h"
 #include "remotecode/controllers/config.h"
+#include "remotecode/controllers/workspace_status.h"
 
 namespace rc::controllers::workspace {
 
@@ -23,7 +24,7 @@ struct RenderInput {
   api::WorkspaceSpec spec;
   api::Resources resources;  // effective: the spec over the template's defaults, within its maximum
   std::string image;         // the template's image
-  api::Ide ide = api::Ide::VSCode;  // VSCode or Jupyter (None never reaches rendering)
+  api::Ide ide = api::Ide::VSCode;            // VSCode or Jupyter (None never reaches rendering)
   std::optional<api::Repository> repository;  // cloned into a home that is still empty
   bool datasets_present = false;  // the PVC config.datasets_claim exists in the namespace
 };
@@ -35,6 +36,16 @@ struct Children {
   nlohmann::json ingress;
   nlohmann::json network_policy;
 };
+
+// The Workspace checked against its Template (null when it does not exist): what to render, or
+// why nothing can be rendered now (bad spec, missing, invalid or unbuilt template, too large).
+struct Resolution {
+  std::optional<RenderInput> input;
+  std::optional<Blocker> blocker;  // exactly one of input and blocker is set
+  std::optional<int64_t> gpus;     // effective GPUs once the template's defaults are known
+};
+Resolution resolve_workspace(const nlohmann::json& workspace, const nlohmann::json* template_object,
+                             bool datasets_present);
 
 // "/w/<namespace>/<name>": where the IDE is served, without the trailing slash.
 std::string base_path(const std::string& ns, const std::string& name);

@@ -18,10 +18,10 @@ inline constexpr const char* kLastActivityAnnotation = "remotecode.dev/last-acti
 
 // What the workspace's pods say, reduced to what status needs.
 struct PodState {
-  bool exists = false;   // a pod that is not being deleted
-  bool running = false;  // some pod (even one being deleted) is Running: it holds its GPUs
-  bool ready = false;    // a pod that is not being deleted is Ready
-  std::string unschedulable;  // the scheduler's message when the pod cannot be placed
+  bool exists = false;         // a pod that is not being deleted
+  bool running = false;        // some pod (even one being deleted) is Running: it holds its GPUs
+  bool ready = false;          // a pod that is not being deleted is Ready
+  std::string unschedulable;   // the scheduler's message when the pod cannot be placed
   std::string waiting_reason;  // a container stuck waiting: ImagePullBackOff, CrashLoopBackOff...
   std::string waiting_message;
   std::string waiting_container;
@@ -45,9 +45,9 @@ struct StatusInput {
   util::SystemTime now;
   std::string namespace_name, name;  // for the hints in messages
   std::optional<Blocker> blocker;
-  bool running = true;             // spec.running, after any cull
-  std::string culled_message;      // set when this reconcile stopped it for idleness
-  std::optional<int64_t> gpus;     // effective GPUs, when the template is known
+  bool running = true;          // spec.running, after any cull
+  std::string culled_message;   // set when this reconcile stopped it for idleness
+  std::optional<int64_t> gpus;  // effective GPUs, when the template is known
   std::string url;
   std::string image;
   PodState pod;
@@ -66,11 +66,11 @@ GpuTime account_gpu_time(const nlohmann::json& previous_status, bool pod_running
                          util::SystemTime now);
 
 // The idle timeout: idle time counts from the later of the last request and the start of the
-// current running interval.
+// current running interval; without a running pod there is no decision.
 struct IdleDecision {
   bool cull = false;
-  std::chrono::seconds idle{0};                   // how long it has been idle
-  std::chrono::milliseconds requeue_after{0};     // when to look again (0: no need)
+  std::chrono::seconds idle{0};                // how long it has been idle
+  std::chrono::milliseconds requeue_after{0};  // when to look again (0: no need)
 };
 IdleDecision decide_idle(int64_t timeout_minutes, bool running,
                          std::optional<util::SystemTime> last_activity,
