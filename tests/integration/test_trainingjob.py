@@ -184,7 +184,7 @@ class TrainingJobFlows(TrainingJobCase):
         limits = job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
         self.assertEqual(limits["nvidia.com/gpu"], "1")
         for reason in ("Created", "Admitted", "Succeeded"):
-            self.assertTrue(self.events(ns, "resnet", reason), reason)
+            self.sim.wait_for(lambda: self.events(ns, "resnet", reason), what="event ns, 'resnet', reason")
 
         # Level-triggered and quiet: with nothing changing, nothing is written.
         self.sim.wait_for(lambda: self.tj(ns, "resnet")["status"].get("notified"), what="notified")
@@ -246,7 +246,7 @@ class TrainingJobFlows(TrainingJobCase):
         c = condition(t, "Admitted")
         self.assertEqual((c["status"], c["reason"]), ("False", "NeverFits"))
         self.assertTrue(c["message"])
-        self.assertTrue(self.events(ns, "greedy", "NeverFits"))
+        self.sim.wait_for(lambda: self.events(ns, "greedy", "NeverFits"), what="event ns, 'greedy', 'NeverFits'")
         self.assertTrue(self.job(ns, "greedy-0")["spec"]["suspend"], "it never ran")
 
         ns2 = self.namespace("hugenode")  # no quota, but 8 GPUs per worker: nodes have 4
@@ -315,7 +315,7 @@ class TrainingJobFlows(TrainingJobCase):
         self.assertEqual(t["status"]["runsFailed"], 1)
         self.assertEqual(t["status"]["runs"][0]["phase"], "Failed")
         self.assertIn("completionTime", t["status"])
-        self.assertTrue(self.events(ns, "broken", "Failed"))
+        self.sim.wait_for(lambda: self.events(ns, "broken", "Failed"), what="event ns, 'broken', 'Failed'")
 
         self.script(ns, "remotecode.dev/name=flaky", fail_attempts=1)
         self.create(ns, "flaky", {"image": "busybox", "retries": 1})
@@ -334,12 +334,12 @@ class TrainingJobFlows(TrainingJobCase):
         self.sim.wait_for(lambda: not self.get(
             "/api/v1/namespaces/%s/pods?labelSelector=job-name%%3Dlong-0" % ns)["items"],
             what="pods gone")
-        self.assertTrue(self.events(ns, "long", "Stopped"))
+        self.sim.wait_for(lambda: self.events(ns, "long", "Stopped"), what="event ns, 'long', 'Stopped'")
 
         self.script(ns, "remotecode.dev/name=long", run_seconds=1)
         self.patch(ns, "long", {"spec": {"suspend": False}})
         self.wait_phase(ns, "long", "Succeeded")
-        self.assertTrue(self.events(ns, "long", "Resumed"))
+        self.sim.wait_for(lambda: self.events(ns, "long", "Resumed"), what="event ns, 'long', 'Resumed'")
 
     def test_the_end_is_posted_to_the_webhook(self):
         ns = self.namespace("hook")
@@ -378,7 +378,9 @@ class TrainingJobFlows(TrainingJobCase):
                 return c if c and c["status"] == "False" else None
             c = self.sim.wait_for(invalid, what="%s Valid=False" % name)
             self.assertEqual(c["reason"], "InvalidSpec")
-            self.assertTrue(self.events(ns, name, "InvalidSpec"), name)
+            # The Event is written after the status, so it may trail the condition a little.
+            self.sim.wait_for(lambda name=name: self.events(ns, name, "InvalidSpec"),
+                              what="%s InvalidSpec event" % name)
         # The schema already refuses an env name with '='.
         p = self.create(ns, "bad-env", {"image": "busybox", "env": [{"name": "A=B", "value": "x"}]},
                         check=False)

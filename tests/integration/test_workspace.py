@@ -195,7 +195,7 @@ class WorkspaceCase(unittest.TestCase):
         self.sim.wait_for(lambda: "runningSince" not in self.ws(ns, "dev")["status"],
                           what="runningSince cleared")
         self.assertGreaterEqual(self.ws(ns, "dev")["status"]["gpuSeconds"], 0)
-        self.assertTrue(self.events(ns, "dev", "Stopped"))
+        self.sim.wait_for(lambda: self.events(ns, "dev", "Stopped"), what="event ns, 'dev', 'Stopped'")
 
         self.patch_ws(ns, "dev", {"spec": {"running": True}})
         self.wait_phase(ns, "dev", "Running")
@@ -251,7 +251,7 @@ spec:
         self.assertEqual(len(culled), 1)
         self.assertIn("without a request", culled[0]["message"])
         # Its old last request did not stop it before it ran: the clock started with the pod.
-        self.assertTrue(self.events(ns, "forgotten", "Started"))
+        self.sim.wait_for(lambda: self.events(ns, "forgotten", "Started"), what="event ns, 'forgotten', 'Started'")
         self.assertNotIn("Stopped after 0 minutes", culled[0]["message"])
         self.assertEqual(self.child("Deployment", ns, "forgotten")["spec"]["replicas"], 0)
 
