@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "remotecode/api/template.h"
 #include "remotecode/controllers/conditions.h"
 #include "remotecode/controllers/template_render.h"
@@ -21,8 +22,11 @@ using rc::controllers::OperatorConfig;
 
 namespace {
 
-const std::string kOpenApiDir = std::string(RC_SHARED_DIR) + "/k8s-openapi/v3";
-const std::string kGoldenDir = std::string(RC_SOURCE_DIR) + "/tests/golden/template/";
+using rc::testing::expect_strictly_valid;
+using rc::testing::kOpenApiDir;
+void expect_golden(const std::string& name, const json& actual) {
+  rc::testing::expect_golden("template", name, actual);
+}
 
 json a_template(json spec, const std::string& name = "pytorch") {
   return {{"apiVersion", "remotecode.dev/v1alpha1"},
@@ -47,32 +51,6 @@ api::SpecError parse_error(const json& tpl) {
   }
   ADD_FAILURE() << "parse_template accepted " << tpl.dump();
   return api::SpecError("none", {});
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Compares with tests/golden/template/<name>.json; UPDATE_GOLDEN=1 rewrites the file instead.
-void expect_golden(const std::string& name, const json& actual) {
-  std::string path = kGoldenDir + name + ".json";
-  std::string text = actual.dump(2) + "\n";
-  if (std::getenv("UPDATE_GOLDEN")) {
-    std::ofstream(path) << text;
-    return;
-  }
-  EXPECT_EQ(read_file(path), text)
-      << "golden file " << path << " differs; rerun with UPDATE_GOLDEN=1 if the change is meant";
-}
-
-void expect_strictly_valid(const json& child) {
-  auto result = schema::validate_object_strict(child, kOpenApiDir);
-  EXPECT_TRUE(result.ok()) << child.value("kind", "") << " " << child["metadata"].value("name", "")
-                           << ":\n"
-                           << result.to_string();
 }
 
 const char* kHash = "0123456789abcdef";

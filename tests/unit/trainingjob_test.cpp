@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "remotecode/api/trainingjob.h"
 #include "remotecode/controllers/trainingjob_queue.h"
 #include "remotecode/controllers/trainingjob_render.h"
@@ -21,8 +22,11 @@ using rc::controllers::OperatorConfig;
 
 namespace {
 
-const std::string kOpenApiDir = std::string(RC_SHARED_DIR) + "/k8s-openapi/v3";
-const std::string kGoldenDir = std::string(RC_SOURCE_DIR) + "/tests/golden/trainingjob/";
+using rc::testing::expect_strictly_valid;
+using rc::testing::kOpenApiDir;
+void expect_golden(const std::string& name, const json& actual) {
+  rc::testing::expect_golden("trainingjob", name, actual);
+}
 
 json trainingjob(json spec, const std::string& name = "resnet") {
   return {{"apiVersion", "remotecode.dev/v1alpha1"},
@@ -57,32 +61,6 @@ std::vector<std::string> error_fields(const json& spec, const std::string& name 
 json with(json spec, const std::string& key, json value) {
   spec[key] = std::move(value);
   return spec;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Compares with tests/golden/trainingjob/<name>.json; UPDATE_GOLDEN=1 rewrites the file instead.
-void expect_golden(const std::string& name, const json& actual) {
-  std::string path = kGoldenDir + name + ".json";
-  std::string text = actual.dump(2) + "\n";
-  if (std::getenv("UPDATE_GOLDEN")) {
-    std::ofstream(path) << text;
-    return;
-  }
-  EXPECT_EQ(read_file(path), text)
-      << "golden file " << path << " differs; rerun with UPDATE_GOLDEN=1 if the change is meant";
-}
-
-void expect_strictly_valid(const json& child) {
-  auto result = schema::validate_object_strict(child, kOpenApiDir);
-  EXPECT_TRUE(result.ok()) << child.value("kind", "") << " " << child["metadata"].value("name", "")
-                           << ":\n"
-                           << result.to_string();
 }
 
 // --- parsing -----------------------------------------------------------------------------------

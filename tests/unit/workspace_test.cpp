@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "golden.h"
 #include "remotecode/api/workspace.h"
 #include "remotecode/controllers/conditions.h"
 #include "remotecode/controllers/workspace_render.h"
@@ -22,8 +23,11 @@ using std::chrono::seconds;
 
 namespace {
 
-const std::string kOpenApiDir = std::string(RC_SHARED_DIR) + "/k8s-openapi/v3";
-const std::string kGoldenDir = std::string(RC_SOURCE_DIR) + "/tests/golden/workspace/";
+using rc::testing::expect_strictly_valid;
+using rc::testing::kOpenApiDir;
+void expect_golden(const std::string& name, const json& actual) {
+  rc::testing::expect_golden("workspace", name, actual);
+}
 
 json workspace(json spec, const std::string& name = "alice-dev") {
   return {{"apiVersion", "remotecode.dev/v1alpha1"},
@@ -55,25 +59,6 @@ RenderInput resolved(const json& ws, const json& tpl, bool datasets = false) {
   Resolution r = resolve_workspace(ws, &tpl, datasets);
   if (r.blocker) ADD_FAILURE() << r.blocker->reason << ": " << r.blocker->message;
   return r.input.value_or(RenderInput{});
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Compares with tests/golden/workspace/<name>.json; UPDATE_GOLDEN=1 rewrites the file instead.
-void expect_golden(const std::string& name, const json& actual) {
-  std::string path = kGoldenDir + name + ".json";
-  std::string text = actual.dump(2) + "\n";
-  if (std::getenv("UPDATE_GOLDEN")) {
-    std::ofstream(path) << text;
-    return;
-  }
-  EXPECT_EQ(read_file(path), text)
-      << "golden file " << path << " differs; rerun with UPDATE_GOLDEN=1 if the change is meant";
 }
 
 json as_json(const Children& c) {
