@@ -328,8 +328,10 @@ class TrainingJobFlows(TrainingJobCase):
         self.create(ns, "long", {"image": "busybox", "resources": {"gpus": 1}})
         self.wait_phase(ns, "long", "Running")
         self.patch(ns, "long", {"spec": {"suspend": True}})
-        t = self.wait_phase(ns, "long", "Stopped")
-        self.assertEqual(t["status"]["runs"][0]["phase"], "Stopped")
+        self.wait_phase(ns, "long", "Stopped")
+        # The run's phase follows its Job, which the Job controller suspends a moment later.
+        self.sim.wait_for(lambda: self.tj(ns, "long")["status"]["runs"][0]["phase"] == "Stopped",
+                          what="run 0 Stopped")
         self.sim.wait_for(lambda: self.job(ns, "long-0")["spec"]["suspend"], what="Job suspended")
         self.sim.wait_for(lambda: not self.get(
             "/api/v1/namespaces/%s/pods?labelSelector=job-name%%3Dlong-0" % ns)["items"],
