@@ -17,6 +17,7 @@
 #include "remotecode/controllers/workspace.h"
 #include "remotecode/dev/environment.h"
 #include "remotecode/kube/client.h"
+#include "remotecode/portal/portal.h"
 #include "remotecode/runtime/manager.h"
 #include "remotecode/sim/simulator.h"
 #include "remotecode/util/logging.h"
@@ -30,8 +31,8 @@ const char* kUsage =
     "commands:\n"
     "  sim       a simulated Kubernetes API server with GPU nodes (for development and tests)\n"
     "  operator  the operator: reconciles Templates, Workspaces and TrainingJobs\n"
-    "  dev       the simulator and the operator in one process, with the CRDs and example\n"
-    "            templates applied (the portal is not part of this build yet)\n"
+    "  dev       the simulator, the operator and the portal in one process, with the CRDs\n"
+    "            and example templates applied\n"
     "Run `remote-code <command> --help` for its flags.\n";
 
 // Blocks SIGINT/SIGTERM in every thread and waits for one in the caller.
@@ -158,12 +159,65 @@ void finish_controller_config(rc::controllers::OperatorConfig& c, const std::str
   }
 }
 
+struct PortalFlags {
+  std::string initial_admins;  // comma-separated
+  std::string initial_admin_password_file;
+};
+
+void add_portal_flags(po::options_description& d, rc::portal::PortalOptions& p, PortalFlags& f,
+                      bool with_bind_address) {
+  if (with_bind_address)
+    d.add_options()("portal-bind-address", po::value(&p.bind_address)->default_value(":8080"),
+                    "the portal's address (pages, JSON API, forward-auth); 0 disables");
+  d.add_options()("initial-admins", po::value(&f.initial_admins),
+                  "comma-separated portal admins made at start when they do not exist yet")(
+      "initial-admin-password-file", po::value(&f.initial_admin_password_file),
+      "file whose first line is the initial admins' password")(
+      "auth-header", po::value(&p.auth_header),
+      "trusted-header mode: an authenticating proxy names the user in this header "
+      "(e.g. X-Forwarded-User); only safe when nothing else can reach the portal")(
+      "user-namespace-prefix", po::value(&p.user_namespace_prefix)->default_value("rc-"),
+      "each portal user's namespace is <prefix><user>")(
+      "default-gpu-quota", po::value(&p.default_gpu_quota)->default_value("4"),
+      "requests.nvidia.com/gpu of the ResourceQuota in each new user's namespace")(
+      "session-ttl-seconds", po::value(&p.session_ttl_seconds)->default_value(43200),
+      "how long a portal sign-in lasts")(
+      "login-max-failures", po::value(&p.login_max_failures)->default_value(5),
+      "failed sign-ins per user and per address before they must wait")(
+      "login-window-seconds", po::value(&p.login_window_seconds)->default_value(300),
+      "the window failed sign-ins are counted in")(
+      "datasets-dir", po::value(&p.datasets_dir),
+      "where the operator mounts the datasets volume (enables /api/v1/datasets)")(
+      "max-upload-bytes", po::value(&p.max_upload_bytes)->default_value(100ull << 30),
+      "largest dataset upload")("webui-dir", po::value(&p.webui_dir),
+                                "serve the pages from this folder instead of the built-in copy");
+}
+
+void finish_portal_options(rc::portal::PortalOptions& p, const PortalFlags& f) {
+  std::stringstream ss(f.initial_admins);
+  for (std::string name; std::getline(ss, name, ',');)
+    if (!name.empty()) p.initial_admins.push_back(name);
+  if (!f.initial_admin_password_file.empty()) {
+    std::ifstream in(f.initial_admin_password_file);
+    if (!in)
+      throw std::invalid_argument("cannot read --initial-admin-password-file " +
+                                  f.initial_admin_password_file);
+    std::getline(in, p.initial_admin_password);
+  }
+  if (p.session_ttl_seconds < 1) throw std::invalid_argument("--session-ttl-seconds must be >= 1");
+  if (p.login_max_failures < 1) throw std::invalid_argument("--login-max-failures must be >= 1");
+  if (p.login_window_seconds < 1)
+    throw std::invalid_argument("--login-window-seconds must be >= 1");
+}
+
 int run_operator(int argc, char** argv) {
   std::string kubeconfig, context, log_level, log_format;
   rc::kube::ClientOptions co;
   rc::runtime::ManagerOptions mo;
   rc::controllers::OperatorConfig cc;
   std::string gpu_sharing, mig_profiles, smtp_password_file;
+  rc::portal::PortalOptions portal_options;
+  PortalFlags portal_flags;
   po::options_description d("remote-code operator flags");
   d.add_options()("help", "show this help")(
       "kubeconfig", po::value(&kubeconfig),
@@ -185,6 +239,7 @@ int run_operator(int argc, char** argv) {
       "log-level", po::value(&log_level)->default_value("info"), "trace, debug, info, warn, error")(
       "log-format", po::value(&log_format)->default_value("text"), "text or json");
   add_controller_flags(d, cc, gpu_sharing, mig_profiles, smtp_password_file);
+  add_portal_flags(d, portal_options, portal_flags, true);
   try {
     auto vm = parse(argc, argv, d, "operator");
     if (vm.count("help")) {
@@ -194,6 +249,7 @@ int run_operator(int argc, char** argv) {
     if (log_format != "text" && log_format != "json")
       throw std::invalid_argument("--log-format must be text or json");
     finish_controller_config(cc, gpu_sharing, mig_profiles, smtp_password_file);
+    finish_portal_options(portal_options, portal_flags);
   } catch (const std::exception& e) {
     std::cerr << "remote-code operator: " << e.what() << "\n" << d << "\n";
     return 2;
@@ -221,20 +277,25 @@ int run_operator(int argc, char** argv) {
   rc::controllers::add_template_controller(manager, cc, events);
   rc::controllers::add_workspace_controller(manager, cc, events);
   rc::controllers::add_trainingjob_controller(manager, cc, events);
+  rc::portal::Portal portal(manager, cc, portal_options);
   try {
     manager.start();
+    portal.start();
   } catch (const std::exception& e) {
     std::cerr << "remote-code operator: " << e.what() << "\n";
     return 1;
   }
   std::cout << "remote-code operator: started (metrics :" << manager.metrics_port()
-            << ", probes :" << manager.health_port() << ")" << std::endl;
+            << ", probes :" << manager.health_port() << ", portal :" << portal.port() << ")"
+            << std::endl;
   std::thread waiter([&] {
     wait_for_signal();
     spdlog::info("operator: stopping");
+    portal.stop();
     manager.stop();
   });
   bool clean = manager.wait();
+  portal.stop();
   manager.stop();
   if (!clean) {
     // Controllers must not run without the lease: exit and let the Deployment restart us.
@@ -320,6 +381,7 @@ int run_sim(int argc, char** argv) {
 int run_dev(int argc, char** argv) {
   rc::dev::DevOptions o;
   std::string log_level, gpu_sharing, mig_profiles, smtp_password_file;
+  PortalFlags portal_flags;
   o.sim.listen = "127.0.0.1:6443";
   po::options_description d("remote-code dev flags");
   d.add_options()("help", "show this help")(
@@ -335,8 +397,11 @@ int run_dev(int argc, char** argv) {
       "cpu-nodes", po::value(&o.sim.cluster.cpu_nodes)->default_value(1), "nodes without GPUs")(
       "pod-start-seconds", po::value(&o.sim.cluster.pod_start_seconds)->default_value(2.0),
       "how long a simulated pod takes to start")(
+      "portal-listen", po::value(&o.portal.bind_address)->default_value("127.0.0.1:8080"),
+      "address of the portal; port 0 picks a free port")(
       "log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error");
   add_controller_flags(d, o.controllers, gpu_sharing, mig_profiles, smtp_password_file);
+  add_portal_flags(d, o.portal, portal_flags, false);
   try {
     auto vm = parse(argc, argv, d, "dev");
     if (vm.count("help")) {
@@ -344,6 +409,7 @@ int run_dev(int argc, char** argv) {
       return 0;
     }
     finish_controller_config(o.controllers, gpu_sharing, mig_profiles, smtp_password_file);
+    finish_portal_options(o.portal, portal_flags);
   } catch (const std::exception& e) {
     std::cerr << "remote-code dev: " << e.what() << "\n" << d << "\n";
     return 2;
@@ -363,7 +429,9 @@ int run_dev(int argc, char** argv) {
             << "  kubeconfig:               " << kubeconfig << "\n"
             << "  try, in another terminal: export KUBECONFIG=" << kubeconfig
             << "; kubectl get templates,workspaces,trainingjobs\n"
-            << "  portal:                   not part of this build yet\n"
+            << "  portal:                   " << env.portal_url() << "\n"
+            << "  admin user:               " << env.admin_user() << "\n"
+            << "  admin password:           " << env.admin_password() << "\n"
             << "Press Ctrl-C to stop." << std::endl;
   wait_for_signal();
   std::cout << "remote-code dev: stopping" << std::endl;

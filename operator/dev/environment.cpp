@@ -13,6 +13,7 @@
 #include "remotecode/dev/embedded.h"
 #include "remotecode/kube/config.h"
 #include "remotecode/sim/yaml_json.h"
+#include "remotecode/util/encoding.h"
 
 namespace rc::dev {
 
@@ -66,13 +67,42 @@ void Environment::start() {
   controllers::add_template_controller(*manager_, options_.controllers, events);
   controllers::add_workspace_controller(*manager_, options_.controllers, events);
   controllers::add_trainingjob_controller(*manager_, options_.controllers, events);
+  admin_password_ = read_or_make_admin_password();
+  options_.portal.initial_admins = {admin_user()};
+  options_.portal.initial_admin_password = admin_password_;
+  if (options_.portal.datasets_dir.empty())
+    options_.portal.datasets_dir =
+        (std::filesystem::path(options_.state_dir) / "datasets").string();
+  portal_ = std::make_unique<portal::Portal>(*manager_, options_.controllers, options_.portal);
   manager_->start();
+  portal_->start();
+}
+
+std::string Environment::read_or_make_admin_password() const {
+  auto path = std::filesystem::path(options_.state_dir) / "admin-password";
+  std::string password;
+  if (std::ifstream in(path); in) std::getline(in, password);
+  if (password.size() >= 8) return password;
+  password = util::random_hex(12);
+  std::ofstream out(path, std::ios::trunc);
+  out << password << "\n";
+  out.close();
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return password;
+}
+
+std::string Environment::portal_url() const {
+  if (!portal_ || portal_->port() == 0) return "";
+  auto [host, port] = http::parse_listen_address(options_.portal.bind_address);
+  if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  return "http://" + host + ":" + std::to_string(portal_->port()) + "/";
 }
 
 void Environment::apply_embedded_manifests() {
   std::vector<json> crds, others;
   for (const auto& f : embedded_files()) {
-    for (auto& doc : sim::yaml_documents_to_json(f.text)) {
+    for (auto& doc : sim::yaml_documents_to_json(std::string(f.text))) {
       if (doc.value("kind", "") == "CustomResourceDefinition")
         crds.push_back(std::move(doc));
       else
@@ -101,7 +131,9 @@ void Environment::apply_embedded_manifests() {
 }
 
 void Environment::stop() {
+  if (portal_) portal_->stop();
   if (manager_) manager_->stop();
+  portal_.reset();
   manager_.reset();
   client_.reset();
   if (sim_) sim_->stop();

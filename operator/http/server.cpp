@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <limits>
 #include <stdexcept>
 
 namespace rc::http {
@@ -181,6 +182,110 @@ Server::~Server() {
 
 namespace {
 
+// Not boost::none: Beast 1.74 compares a Content-Length with an empty limit as "above it".
+constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
+
+// Method, target, path, query and headers of a parsed header.
+template <class Fields>
+void fill_head(Request& req, const bhttp::request_header<Fields>& head) {
+  req.method = std::string(head.method_string());
+  req.target = std::string(head.target());
+  req.path.clear();
+  req.query.clear();
+  split_target(req);
+  req.headers.clear();
+  for (const auto& f : head) req.headers[std::string(f.name_string())] = std::string(f.value());
+}
+
+// Ends a connection whose request body was not read: stop sending, then discard what the client
+// still sends for a moment so that closing does not reset the connection before the client has
+// read the response.
+void linger_close(int fd, const std::atomic<bool>& stopping) {
+  ::shutdown(fd, SHUT_WR);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  char scratch[16384];
+  while (!stopping) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    if (::recv(fd, scratch, sizeof scratch, 0) <= 0) break;
+  }
+  ::shutdown(fd, SHUT_RDWR);
+}
+
+template <class Stream>
+bool send_continue(Stream& stream) {
+  beast::error_code ec;
+  bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+  bhttp::write(stream, cont, ec);
+  return !ec;
+}
+
+template <class Stream>
+void write_too_large(Stream& stream) {
+  beast::error_code ec;
+  bhttp::response<bhttp::string_body> too_big{bhttp::status::payload_too_large, 11};
+  too_big.set(bhttp::field::content_type, "application/json");
+  too_big.body() =
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the request body is too large","reason":"RequestEntityTooLarge","code":413})";
+  too_big.prepare_payload();
+  too_big.keep_alive(false);
+  bhttp::write(stream, too_big, ec);
+}
+
+// The body of a streamed request, read from the connection as the handler asks for it.
+template <class Stream>
+class BodyStream {
+ public:
+  BodyStream(Stream& stream, beast::flat_buffer& buffer,
+             bhttp::request_parser<bhttp::string_body>&& header, bool expect_continue)
+      : stream_(stream),
+        buffer_(buffer),
+        parser_(std::move(header)),
+        continue_pending_(expect_continue) {
+    parser_.body_limit(kUnlimited);
+  }
+
+  size_t read(char* buf, size_t n) {
+    if (n == 0 || parser_.is_done()) return 0;
+    if (broken_) throw std::runtime_error("the request body was cut off");
+    // Sent only now, so a handler that refuses the request spares the client sending the body.
+    if (continue_pending_) {
+      continue_pending_ = false;
+      if (!send_continue(stream_)) fail("cannot send 100 Continue");
+    }
+    for (;;) {
+      auto& body = parser_.get().body();
+      body.data = buf;
+      body.size = n;
+      beast::error_code ec;
+      bhttp::read_some(stream_, buffer_, parser_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) fail("reading the request body: " + ec.message());
+      size_t got = n - parser_.get().body().size;
+      if (got > 0 || parser_.is_done()) return got;
+    }
+  }
+
+  bool complete() const { return parser_.is_done(); }
+  bool broken() const { return broken_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) {
+    broken_ = true;
+    throw std::runtime_error(why);
+  }
+
+  Stream& stream_;
+  beast::flat_buffer& buffer_;
+  bhttp::request_parser<bhttp::buffer_body> parser_;
+  bool continue_pending_;
+  bool broken_ = false;
+};
+
 template <class Stream>
 void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& opt,
            const std::atomic<bool>& stopping, Request base) {
@@ -188,43 +293,56 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
   for (;;) {
     beast::error_code ec;
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(opt.max_body_bytes);
+    // The limit depends on whether the body is streamed, which is decided after the header.
+    parser.body_limit(kUnlimited);
     parser.header_limit(64 * 1024);
     bhttp::read_header(stream, buffer, parser, ec);
     if (ec) return;
-    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-      bhttp::write(stream, cont, ec);
-      if (ec) return;
-    }
-    if (!parser.is_done()) bhttp::read(stream, buffer, parser, ec);
-    if (ec == bhttp::error::body_limit) {
-      bhttp::response<bhttp::string_body> too_big{bhttp::status::payload_too_large, 11};
-      too_big.set(bhttp::field::content_type, "application/json");
-      too_big.body() =
-          R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the request body is too large","reason":"RequestEntityTooLarge","code":413})";
-      too_big.prepare_payload();
-      too_big.keep_alive(false);
-      bhttp::write(stream, too_big, ec);
-      return;
-    }
-    if (ec) return;
-    auto msg = parser.release();
+    bool expect_continue = beast::iequals(parser.get()[bhttp::field::expect], "100-continue");
     Request req = base;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    split_target(req);
-    for (const auto& f : msg) req.headers[std::string(f.name_string())] = std::string(f.value());
-    req.body = std::move(msg.body());
-    bool keep_alive = msg.keep_alive();
+    fill_head(req, parser.get());
+    bool keep_alive = parser.get().keep_alive();
+
+    std::optional<BodyStream<Stream>> streamed;
+    if (opt.stream_request_body && opt.stream_request_body(req)) {
+      streamed.emplace(stream, buffer, std::move(parser), expect_continue);
+      req.read_body = [&streamed](char* buf, size_t n) { return streamed->read(buf, n); };
+    } else {
+      auto length = parser.content_length();
+      if (length && *length > opt.max_body_bytes) {
+        write_too_large(stream);
+        linger_close(fd, stopping);
+        return;
+      }
+      parser.body_limit(opt.max_body_bytes);
+      if (expect_continue && !send_continue(stream)) return;
+      if (!parser.is_done()) bhttp::read(stream, buffer, parser, ec);
+      if (ec == bhttp::error::body_limit) {
+        write_too_large(stream);
+        linger_close(fd, stopping);
+        return;
+      }
+      if (ec) return;
+      auto msg = parser.release();
+      fill_head(req, msg);  // chunked trailers may have added fields
+      req.body = std::move(msg.body());
+    }
 
     Response res;
     try {
       res = handler(req);
     } catch (const std::exception& e) {
-      spdlog::error("http: handler for {} {} failed: {}", req.method, req.path, e.what());
+      // A client that goes away mid-upload is not a failure of the server.
+      if (streamed && streamed->broken())
+        spdlog::info("http: {} {}: {}", req.method, req.path, e.what());
+      else
+        spdlog::error("http: handler for {} {} failed: {}", req.method, req.path, e.what());
       res = Response::json(500, R"({"error":"internal","message":"internal server error"})");
     }
+    req.read_body = nullptr;
+    // Bytes of an unread body must not be parsed as the next request.
+    bool unread_body = streamed && !streamed->complete();
+    if (unread_body) keep_alive = false;
 
     if (res.stream) {
       bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), 11};
@@ -252,6 +370,10 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
       out.prepare_payload();
       bhttp::write(stream, out, ec);
       if (ec) return;
+    }
+    if (unread_body) {
+      linger_close(fd, stopping);
+      return;
     }
     if (!keep_alive || stopping) return;
   }

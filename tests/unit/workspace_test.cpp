@@ -571,6 +571,11 @@ TEST(GpuSeconds, IntervalsAreChargedAtTheirGpuCount) {
   GpuTime stopped = account_gpu_time(status, false, 2, at("2026-11-23T10:30:00Z"));
   EXPECT_EQ(stopped.gpu_seconds, 100 + 1800 * 2);
   EXPECT_FALSE(stopped.running_since);
+  ASSERT_TRUE(stopped.closed);
+  EXPECT_EQ(util::rfc3339(stopped.closed->start), "2026-11-23T10:00:00Z");
+  EXPECT_EQ(util::rfc3339(stopped.closed->end), "2026-11-23T10:30:00Z");
+  EXPECT_EQ(stopped.closed->gpus, 2);
+  EXPECT_FALSE(still.closed);
 
   // Resized while running: the old interval is closed at 2 GPUs, a new one opens.
   GpuTime resized = account_gpu_time(status, true, 4, at("2026-11-23T10:00:10Z"));
@@ -587,6 +592,26 @@ TEST(GpuSeconds, ComputeStatusClosesTheIntervalWhenThePodStops) {
   json stopped = compute_status(stop);
   EXPECT_EQ(stopped["gpuSeconds"], 600 * 2);
   EXPECT_FALSE(stopped.contains("runningSince"));
+  EXPECT_EQ(stopped["sessions"], json::parse(R"([{"start":"2026-11-23T10:00:00Z",
+      "end":"2026-11-23T10:10:00Z","gpus":2}])"));
+}
+
+TEST(GpuSeconds, SessionHistoryKeepsTheNewest) {
+  json status = {{"gpus", 1}, {"gpuSeconds", 0}, {"sessions", json::array()}};
+  for (size_t i = 0; i < kMaxSessions + 5; ++i) {
+    StatusInput run = running_input({ready_pod()}, "2026-11-23T10:00:00Z");
+    run.now = at("2026-11-23T10:00:00Z") + std::chrono::hours(2 * i);
+    run.previous = status;
+    json running = compute_status(run);
+    StatusInput stop = running_input({}, "2026-11-23T10:00:00Z");
+    stop.now = run.now + std::chrono::hours(1);
+    stop.running = false;
+    stop.previous = running;
+    status = compute_status(stop);
+  }
+  ASSERT_EQ(status["sessions"].size(), kMaxSessions);
+  // The oldest five were dropped: the first kept one is the sixth, started 10 hours in.
+  EXPECT_EQ(status["sessions"][0]["start"], "2026-11-23T20:00:00Z");
 }
 
 TEST(IdleTimeout, CullsOnlyRunningWorkspacesIdleForTheTimeout) {

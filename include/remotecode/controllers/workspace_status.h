@@ -58,9 +58,18 @@ nlohmann::json compute_status(const StatusInput& in);
 
 // GPU-seconds: an interval opens when a pod starts running (runningSince) and is added to
 // gpuSeconds, at the GPU count it ran with, when no pod runs any more or the count changes.
+// A running interval that ended: kept in status.sessions (the newest kMaxSessions) so GPU-hours
+// over the last day, week and month can be told from the status alone.
+struct GpuSession {
+  util::SystemTime start, end;
+  int64_t gpus = 0;
+};
+inline constexpr size_t kMaxSessions = 50;
+
 struct GpuTime {
   int64_t gpu_seconds = 0;
   std::optional<util::SystemTime> running_since;
+  std::optional<GpuSession> closed;  // the interval closed by this update, if any
 };
 GpuTime account_gpu_time(const nlohmann::json& previous_status, bool pod_running, int64_t gpus,
                          util::SystemTime now);

@@ -27,6 +27,10 @@ struct Request {
   std::multimap<std::string, std::string> query;
   std::map<std::string, std::string, CaseInsensitiveLess> headers;
   std::string body;
+  // Set instead of `body` for requests that ServerOptions::stream_request_body chose to stream:
+  // reads up to n next bytes of the body from the connection into buf, 0 at its end; throws
+  // std::runtime_error when the connection breaks. Valid only while the handler runs.
+  std::function<size_t(char* buf, size_t n)> read_body;
   std::string remote_address;
   bool tls = false;
   // Subject common name and organisations of a verified client certificate, when one was given.
@@ -72,7 +76,12 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
   std::optional<TlsIdentity> tls;
-  size_t max_body_bytes = 64u << 20;
+  size_t max_body_bytes = 64u << 20;  // for bodies read into Request::body
+  // Asked once the header of a request is read (method, target, path, query and headers are
+  // set): true leaves the body on the connection for the handler to read with
+  // Request::read_body, with no size limit (the handler enforces its own). A body the handler
+  // does not read to its end ends the connection after the response.
+  std::function<bool(const Request&)> stream_request_body;
 };
 
 class Server {

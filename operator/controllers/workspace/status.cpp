@@ -145,6 +145,14 @@ json compute_status(const StatusInput& in) {
     status["runningSince"] = util::rfc3339(*usage.running_since);
   else
     status.erase("runningSince");
+  if (usage.closed) {
+    json sessions = status.value("sessions", json::array());
+    sessions.push_back({{"start", util::rfc3339(usage.closed->start)},
+                        {"end", util::rfc3339(usage.closed->end)},
+                        {"gpus", usage.closed->gpus}});
+    while (sessions.size() > kMaxSessions) sessions.erase(sessions.begin());
+    status["sessions"] = sessions;
+  }
 
   if (!in.url.empty()) status["url"] = in.url;
   if (!in.image.empty()) status["image"] = in.image;

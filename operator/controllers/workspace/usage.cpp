@@ -34,6 +34,7 @@ GpuTime account_gpu_time(const json& previous_status, bool pod_running, int64_t 
   if (since && (!pod_running || gpus != previous_gpus)) {
     auto elapsed = std::chrono::duration_cast<seconds>(now - *since).count();
     out.gpu_seconds += std::max<int64_t>(elapsed, 0) * previous_gpus;
+    if (elapsed > 0 && previous_gpus > 0) out.closed = GpuSession{*since, now, previous_gpus};
     since.reset();
   }
   if (pod_running) out.running_since = since ? *since : now;

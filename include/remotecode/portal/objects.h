@@ -1,0 +1,39 @@
+// What the workspace, job and template routes share: reading custom resources from the cache
+// with tenancy applied, and writing them with the controller's own validation first.
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "remotecode/kube/client.h"
+#include "remotecode/portal/router.h"
+#include "remotecode/runtime/informer.h"
+
+namespace rc::portal {
+
+struct Context;
+
+// The cached object, or HttpError 404 naming `what` ("workspace alice-ws").
+runtime::ObjectPtr cached_or_404(const runtime::Informer& informer, const std::string& ns,
+                                 const std::string& name, const std::string& what);
+
+// Objects the caller may see: theirs, or for admins every namespace (or `?namespace=`).
+std::vector<runtime::ObjectPtr> visible_objects(const Context& ctx, const Call& call,
+                                                const runtime::Informer& informer);
+
+// {"apiVersion","kind","metadata":{name,namespace},"spec"} from a {name, spec} body, with the
+// name checked (DNS label of at most `max_name`) and the spec run through `validate` (a
+// controller parse function); SpecError becomes 400 with the field named.
+nlohmann::json object_from_body(const nlohmann::json& body, const std::string& kind,
+                                const std::string& ns, size_t max_name,
+                                const std::function<void(const nlohmann::json&)>& validate);
+
+// Runs `validate` on `obj`, turning api::SpecError into HttpError 400.
+void validate_spec(const nlohmann::json& obj,
+                   const std::function<void(const nlohmann::json&)>& validate);
+
+// Sorted by name (then namespace), as views.
+nlohmann::json list_view(std::vector<runtime::ObjectPtr> objects);
+
+}  // namespace rc::portal

@@ -1,0 +1,15 @@
+// Workspace helpers shared by the workspace, share-link and forward-auth routes.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace rc::portal {
+
+struct Context;
+
+// The portal user a workspace belongs to: spec.owner, or the user whose namespace it is in.
+std::string workspace_owner(const Context& ctx, const nlohmann::json& workspace);
+// Creates a validated Workspace object after checking that its template exists (400 if not).
+nlohmann::json create_workspace(Context& ctx, const std::string& ns, nlohmann::json obj);
+
+}  // namespace rc::portal

@@ -1,0 +1,219 @@
+#include "remotecode/portal/users.h"
+
+#include <chrono>
+#include <regex>
+
+#include "remotecode/controllers/children.h"
+#include "remotecode/kube/api_error.h"
+#include "remotecode/portal/auth.h"
+#include "remotecode/util/encoding.h"
+
+namespace rc::portal {
+
+using nlohmann::json;
+
+namespace {
+
+const kube::ResourceRef kNamespaces{"", "v1", "namespaces", false};
+constexpr size_t kMinPasswordLength = 8;
+constexpr size_t kMaxPasswordLength = 1024;  // scrypt takes any length; this bounds the work
+
+std::string secret_name(const std::string& username) {
+  return "user-" + username;
+}
+
+std::string data_field(const json& secret, const std::string& key) {
+  auto data = secret.value("data", json::object());
+  if (!data.contains(key) || !data[key].is_string()) return "";
+  try {
+    return util::base64_decode(data[key].get<std::string>());
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+std::optional<User> from_secret(const json& secret) {
+  auto labels = secret.value("metadata", json::object()).value("labels", json::object());
+  if (labels.value("remotecode.dev/kind", "") != "user") return std::nullopt;
+  User u;
+  u.username = labels.value("remotecode.dev/name", "");
+  if (u.username.empty()) return std::nullopt;
+  u.role = data_field(secret, "role") == "admin" ? Role::Admin : Role::User;
+  u.password_hash = data_field(secret, "passwordHash");
+  try {
+    u.session_epoch = std::stoll(data_field(secret, "sessionEpoch"));
+  } catch (const std::exception&) {
+    u.session_epoch = 0;
+  }
+  return u;
+}
+
+int64_t now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void check_password(const std::string& password) {
+  if (password.size() < kMinPasswordLength)
+    throw bad_request("password: must be at least " + std::to_string(kMinPasswordLength) +
+                      " characters");
+  if (password.size() > kMaxPasswordLength)
+    throw bad_request("password: must be at most " + std::to_string(kMaxPasswordLength) +
+                      " characters");
+}
+
+}  // namespace
+
+std::string username_problem(const std::string& name) {
+  static const std::regex pattern("^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$");
+  if (std::regex_match(name, pattern)) return "";
+  return "username: must be 1-32 lower-case letters, digits and '-', starting and ending with a "
+         "letter or digit";
+}
+
+UserStore::UserStore(std::shared_ptr<kube::Client> client,
+                     std::shared_ptr<runtime::Informer> secrets, std::string operator_namespace,
+                     std::string namespace_prefix, std::string gpu_quota)
+    : client_(std::move(client)),
+      secrets_(std::move(secrets)),
+      operator_namespace_(std::move(operator_namespace)),
+      prefix_(std::move(namespace_prefix)),
+      gpu_quota_(std::move(gpu_quota)) {}
+
+std::optional<User> UserStore::find(const std::string& username) const {
+  if (!username_problem(username).empty()) return std::nullopt;
+  const std::string name = secret_name(username);
+  std::string written_version;
+  {
+    std::lock_guard lk(mu_);
+    auto it = written_.find(username);
+    if (it != written_.end()) written_version = it->second;
+  }
+  auto cached = secrets_->store().get(operator_namespace_ + "/" + name);
+  if (cached && (written_version.empty() ||
+                 cached->at("metadata").value("resourceVersion", "") == written_version)) {
+    if (!written_version.empty()) {
+      std::lock_guard lk(mu_);
+      written_.erase(username);
+    }
+    return from_secret(*cached);
+  }
+  // Not cached yet, or older than our own last write: read our writes from the API server.
+  try {
+    return from_secret(client_->get(controllers::refs::secrets(), operator_namespace_, name));
+  } catch (const kube::ApiError& e) {
+    if (e.not_found()) return std::nullopt;
+    throw;
+  }
+}
+
+std::vector<User> UserStore::list() const {
+  std::vector<User> out;
+  for (const auto& s : secrets_->store().list_namespace(operator_namespace_))
+    if (auto u = from_secret(*s)) out.push_back(*u);
+  std::sort(out.begin(), out.end(),
+            [](const User& a, const User& b) { return a.username < b.username; });
+  return out;
+}
+
+void UserStore::remember_write(const std::string& username, const json& written) {
+  std::lock_guard lk(mu_);
+  written_[username] = written.at("metadata").value("resourceVersion", "");
+}
+
+User UserStore::create(const std::string& username, const std::string& password, Role role) {
+  if (auto p = username_problem(username); !p.empty()) throw bad_request(p);
+  check_password(password);
+  return create_secret(username, hash_password(password), role);
+}
+
+User UserStore::create_secret(const std::string& username, const std::string& password_hash,
+                              Role role) {
+  User u{username, role, password_hash, now_micros()};
+  json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"type", "remotecode.dev/user"},
+                 {"metadata",
+                  {{"name", secret_name(username)},
+                   {"namespace", operator_namespace_},
+                   {"labels",
+                    {{"app.kubernetes.io/managed-by", "remote-code"},
+                     {"remotecode.dev/kind", "user"},
+                     {"remotecode.dev/name", username}}}}},
+                 {"data",
+                  {{"passwordHash", util::base64_encode(password_hash)},
+                   {"role", util::base64_encode(to_string(role))},
+                   {"sessionEpoch", util::base64_encode(std::to_string(u.session_epoch))}}}};
+  try {
+    remember_write(username,
+                   client_->create(controllers::refs::secrets(), operator_namespace_, secret));
+  } catch (const kube::ApiError& e) {
+    if (e.already_exists()) throw conflict("user " + username + " exists");
+    throw;
+  }
+  ensure_namespace(username);
+  return u;
+}
+
+User UserStore::ensure_external(const std::string& username) {
+  if (auto u = find(username)) return *u;
+  if (auto p = username_problem(username); !p.empty()) throw forbidden(p);
+  try {
+    // No password: a user named by the proxy cannot sign in with one.
+    return create_secret(username, "", Role::User);
+  } catch (const HttpError&) {
+    if (auto u = find(username)) return *u;  // another replica made it first
+    throw;
+  }
+}
+
+void UserStore::patch_data(const std::string& username, const json& data) {
+  json encoded = json::object();
+  for (const auto& [k, v] : data.items()) encoded[k] = util::base64_encode(v.get<std::string>());
+  remember_write(
+      username, client_->patch(controllers::refs::secrets(), operator_namespace_,
+                               secret_name(username), kube::PatchType::Merge, {{"data", encoded}}));
+}
+
+int64_t UserStore::set_password(const std::string& username, const std::string& password) {
+  check_password(password);
+  int64_t epoch = now_micros();
+  patch_data(username,
+             {{"passwordHash", hash_password(password)}, {"sessionEpoch", std::to_string(epoch)}});
+  return epoch;
+}
+
+int64_t UserStore::bump_epoch(const std::string& username) {
+  int64_t epoch = now_micros();
+  patch_data(username, {{"sessionEpoch", std::to_string(epoch)}});
+  return epoch;
+}
+
+std::string UserStore::namespace_of(const std::string& username) const {
+  return prefix_ + username;
+}
+
+std::optional<std::string> UserStore::user_of_namespace(const std::string& ns) const {
+  if (ns.size() <= prefix_.size() || ns.compare(0, prefix_.size(), prefix_) != 0)
+    return std::nullopt;
+  std::string user = ns.substr(prefix_.size());
+  if (!username_problem(user).empty()) return std::nullopt;
+  return user;
+}
+
+void UserStore::ensure_namespace(const std::string& username) {
+  const std::string ns = namespace_of(username);
+  json labels = {{"app.kubernetes.io/managed-by", "remote-code"},
+                 {"remotecode.dev/user", username}};
+  client_->apply(kNamespaces, {{"apiVersion", "v1"},
+                               {"kind", "Namespace"},
+                               {"metadata", {{"name", ns}, {"labels", labels}}}});
+  client_->apply(controllers::refs::resourcequotas(),
+                 {{"apiVersion", "v1"},
+                  {"kind", "ResourceQuota"},
+                  {"metadata", {{"name", "remote-code"}, {"namespace", ns}, {"labels", labels}}},
+                  {"spec", {{"hard", {{"requests.nvidia.com/gpu", gpu_quota_}}}}}});
+}
+
+}  // namespace rc::portal
