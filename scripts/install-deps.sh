@@ -10,7 +10,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libboost-dev libboost-program-options-dev
   libspdlog-dev libfmt-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-kubernetes python3-yaml
+  python3 python3-kubernetes python3-yaml python3-jsonschema
   chromium nodejs npm
   openssl curl ca-certificates procps
 )

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "remotecode/kube/api_error.h"
+
 namespace rc::runtime {
 
 using nlohmann::json;
@@ -86,6 +88,16 @@ void Controller::worker() {
       } else {
         result = "success";
       }
+    } catch (const kube::ApiError& e) {
+      // A write against a stale cache: expected now and then, retried with the fresh object.
+      if (e.conflict())
+        spdlog::debug("controller {}: reconcile {} conflicted, retrying: {}", name_, *key,
+                      e.what());
+      else
+        spdlog::warn("controller {}: reconcile {} failed: {}", name_, *key, e.what());
+      queue_->add_rate_limited(*key);
+      result = "error";
+      if (options_.metrics) options_.metrics->reconcile_error(name_);
     } catch (const std::exception& e) {
       spdlog::warn("controller {}: reconcile {} failed: {}", name_, *key, e.what());
       queue_->add_rate_limited(*key);

@@ -107,6 +107,10 @@ class Client:
         if sc is not None:
             value, attrs = sc
             self.cookie = None if (not value or attrs.get("max-age") == "0") else value
+            # A new session comes with its own CSRF token, as the page reads it.
+            token = resp.json.get("csrfToken") if isinstance(resp.json, dict) else None
+            if token:
+                self.csrf = token
         return resp
 
     def get(self, path, **kw):

@@ -33,6 +33,12 @@ nlohmann::json object_from_body(const nlohmann::json& body, const std::string& k
 void validate_spec(const nlohmann::json& obj,
                    const std::function<void(const nlohmann::json&)>& validate);
 
+// What the controller would refuse once it resolves the template, refused before writing: a
+// missing template (400), a batch-only template for a workspace, resources above the
+// template's maximum (400 naming the field).
+void check_against_template(const Context& ctx, const std::string& template_name,
+                            const nlohmann::json& requested_resources, bool needs_ide);
+
 // Sorted by name (then namespace), as views.
 nlohmann::json list_view(std::vector<runtime::ObjectPtr> objects);
 

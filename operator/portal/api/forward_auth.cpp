@@ -2,6 +2,7 @@
 // Only the workspace's owner gets through; a 200 also counts as activity for idle culling.
 #include <spdlog/spdlog.h>
 
+#include "remotecode/api/common.h"
 #include "remotecode/controllers/children.h"
 #include "remotecode/portal/context.h"
 #include "remotecode/portal/workspaces.h"
@@ -16,7 +17,11 @@ namespace {
 constexpr auto kActivityInterval = std::chrono::minutes(1);
 const char* const kLastActivityAnnotation = "remotecode.dev/last-activity";
 
-// "<namespace>/<name>" from X-Original-URL ("https://host/w/<ns>/<name>/..."), or "".
+// "<namespace>/<name>" from X-Original-URL ("https://host/w/<ns>/<name>/..."), or "" when the
+// path is not a plain workspace path. Dot segments and backslashes are refused in any spelling
+// (raw or percent-encoded): the ingress routes the normalised path, so "/w/mine/ws/../../theirs/
+// ws/" must not be authorized as "mine" and then routed to "theirs". Without them, the literal
+// prefix /w/<ns>/<name>/ is what the ingress routes on, however it decodes the rest.
 std::string workspace_key(const std::string& original_url) {
   std::string path = original_url;
   if (auto scheme = path.find("://"); scheme != std::string::npos) {
@@ -24,15 +29,26 @@ std::string workspace_key(const std::string& original_url) {
     path = slash == std::string::npos ? "/" : path.substr(slash);
   }
   path = path.substr(0, path.find_first_of("?#"));
+  // Decoded twice, so that double encoding cannot hide a dot segment either.
+  std::string decoded = http::percent_decode(http::percent_decode(path));
+  if (decoded.find('\\') != std::string::npos) return "";
   std::vector<std::string> parts;
-  size_t i = 1;
-  while (i <= path.size() && parts.size() < 3) {
+  for (size_t i = 0; i <= decoded.size();) {
+    size_t j = decoded.find('/', i);
+    if (j == std::string::npos) j = decoded.size();
+    std::string seg = decoded.substr(i, j - i);
+    if (seg == "." || seg == "..") return "";
+    i = j + 1;
+  }
+  for (size_t i = 1; i <= path.size() && parts.size() < 3;) {
     size_t j = path.find('/', i);
     if (j == std::string::npos) j = path.size();
     parts.push_back(path.substr(i, j - i));
     i = j + 1;
   }
-  if (parts.size() < 3 || parts[0] != "w" || parts[1].empty() || parts[2].empty()) return "";
+  if (parts.size() < 3 || parts[0] != "w" || !api::is_dns_label(parts[1]) ||
+      !api::is_dns_label(parts[2]))
+    return "";
   return parts[1] + "/" + parts[2];
 }
 

@@ -114,6 +114,9 @@ void add_job_routes(Router& router, Context& ctx) {
     std::string ns = ctx.target_namespace(call);
     json obj = object_from_body(json_body(call.request), "TrainingJob", ns,
                                 api::kMaxTrainingJobNameLength, validate_job);
+    const json& spec = obj.at("spec");
+    if (std::string tpl = spec.value("template", ""); !tpl.empty())
+      check_against_template(ctx, tpl, spec.value("resources", json()), false);
     return json_response(
         201, object_view(ctx.client->create(controllers::refs::trainingjobs(), ns, obj)));
   });

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "remotecode/api/common.h"
+#include "remotecode/api/template.h"
 #include "remotecode/portal/context.h"
 
 namespace rc::portal {
@@ -51,6 +52,27 @@ json object_from_body(const json& body, const std::string& kind, const std::stri
               {"spec", body["spec"]}};
   validate_spec(obj, validate);
   return obj;
+}
+
+void check_against_template(const Context& ctx, const std::string& template_name,
+                            const json& requested_resources, bool needs_ide) {
+  auto tpl_obj = ctx.informers.templates->store().get(template_name);
+  if (!tpl_obj)
+    throw bad_request("spec.template: there is no template named \"" + template_name + "\"");
+  api::TemplateSpec tpl;
+  try {
+    tpl = api::parse_template(*tpl_obj);
+  } catch (const api::SpecError& e) {
+    throw bad_request("spec.template: template " + template_name + " is invalid: " + e.what());
+  }
+  if (needs_ide && tpl.ide == api::Ide::None)
+    throw bad_request("spec.template: template " + template_name +
+                      " is batch-only (ide: none); choose one with an IDE");
+  api::Errors errors;
+  api::Resources requested = api::parse_resources(requested_resources, "spec.resources", errors);
+  api::effective_resources(requested, tpl.defaults, tpl.maximum, "spec.resources", errors);
+  if (!errors.empty())
+    throw bad_request(api::SpecError("ExceedsTemplateMaximum", errors.list()).what());
 }
 
 json list_view(std::vector<runtime::ObjectPtr> objects) {

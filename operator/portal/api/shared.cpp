@@ -4,6 +4,7 @@
 
 #include "remotecode/api/workspace.h"
 #include "remotecode/controllers/children.h"
+#include "remotecode/controllers/template_render.h"
 #include "remotecode/portal/context.h"
 #include "remotecode/portal/objects.h"
 #include "remotecode/portal/workspaces.h"
@@ -40,7 +41,7 @@ Share find_share(const Context& ctx, const std::string& token) {
   for (const auto& secret :
        ctx.informers.secrets->store().list_namespace(ctx.config.namespace_name)) {
     const json labels = secret->at("metadata").value("labels", json::object());
-    if (labels.value(controllers::kKindLabel, "") != "template") continue;
+    if (labels.value(controllers::kKindLabel, "") != controllers::tpl::kShareKind) continue;
     if (!same_secret(secret_value(*secret, "token"), token)) continue;
     auto tpl = ctx.informers.templates->store().get(labels.value(controllers::kNameLabel, ""));
     if (!tpl) break;
@@ -115,7 +116,16 @@ void add_shared_routes(Router& router, Context& ctx) {
          {{"name", free_name(ctx, who.namespace_name, tpl)}, {"namespace", who.namespace_name}}},
         {"spec", {{"template", tpl}, {"owner", who.user}}}};
     validate_spec(obj, [](const json& o) { api::parse_workspace(o); });
-    return json_response(201, object_view(create_workspace(ctx, who.namespace_name, obj)));
+    try {
+      return json_response(201, object_view(create_workspace(ctx, who.namespace_name, obj)));
+    } catch (const kube::ApiError& e) {
+      // A second click before the cache showed the first: the workspace it made is the answer.
+      if (!e.already_exists()) throw;
+      json existing = ctx.client->get(controllers::refs::workspaces(), who.namespace_name,
+                                      obj["metadata"]["name"].get<std::string>());
+      if (existing.value("spec", json::object()).value("template", "") != tpl) throw;
+      return json_response(200, object_view(existing));
+    }
   });
 }
 

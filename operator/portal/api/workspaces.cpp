@@ -31,9 +31,8 @@ std::string workspace_owner(const Context& ctx, const json& workspace) {
 }
 
 json create_workspace(Context& ctx, const std::string& ns, json obj) {
-  std::string tpl = obj["spec"].value("template", "");
-  if (!ctx.informers.templates->store().get(tpl))
-    throw bad_request("spec.template: there is no template named \"" + tpl + "\"");
+  const json& spec = obj.at("spec");
+  check_against_template(ctx, spec.value("template", ""), spec.value("resources", json()), true);
   return ctx.client->create(controllers::refs::workspaces(), ns, obj);
 }
 
