@@ -105,7 +105,11 @@ Portal::Portal(runtime::Manager& manager, controllers::OperatorConfig config, Po
   c.informers.templates = manager.informer(controllers::refs::templates());
   c.informers.workspaces = manager.informer(controllers::refs::workspaces());
   c.informers.trainingjobs = manager.informer(controllers::refs::trainingjobs());
-  c.informers.secrets = manager.informer(controllers::refs::secrets());
+  // The same namespaced informer as the Template controller's: users, the session key and
+  // share Secrets all live in the operator's namespace.
+  runtime::InformerOptions own_namespace;
+  own_namespace.namespace_name = c.config.namespace_name;
+  c.informers.secrets = manager.informer(controllers::refs::secrets(), own_namespace);
   c.informers.pods = manager.informer(controllers::refs::pods());
   c.informers.quotas = manager.informer(controllers::refs::resourcequotas());
   publish_changes(*c.informers.templates, c.hub, "template");

@@ -75,7 +75,8 @@ std::optional<http::Response> StaticFiles::serve(const http::Request& request) c
   if (!body) return error_response(404, "not_found", "no such file");
   auto r = http::Response::text(200, std::move(*body), content_type(rel));
   security_headers(r);
-  r.set_header("Cache-Control", rel == "index.html" ? "no-cache" : "max-age=300");
+  // Asset paths are not versioned: revalidate, so an upgrade never mixes old and new modules.
+  r.set_header("Cache-Control", "no-cache");
   return r;
 }
 

@@ -62,9 +62,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The pages compiled into the binary are what ships, so they are what is tested; set
+# RC_WEBUI_DIR=webui to test the source tree's pages without rebuilding.
+webui_args=()
+if [[ -n ${RC_WEBUI_DIR:-} ]]; then webui_args=(--webui-dir "$RC_WEBUI_DIR"); fi
+
 # Port 0 everywhere: dev prints the portal's real address.
 "$BIN" dev --state-dir "$STATE/state" --listen 127.0.0.1:0 --portal-listen 127.0.0.1:0 \
-  --pod-start-seconds 1 >"$DEV_OUT" 2>"$DEV_ERR" &
+  --pod-start-seconds 1 "${webui_args[@]}" >"$DEV_OUT" 2>"$DEV_ERR" &
 DEV_PID=$!
 
 PORTAL_URL=""
@@ -90,6 +95,7 @@ fi
 echo "portal at $PORTAL_URL"
 
 mkdir -p "$HERE/artifacts"
+rm -f "$HERE/artifacts/dev.stderr"
 RESULTS="$STATE/results"
 PORTAL_URL="$PORTAL_URL" ADMIN_USER="${ADMIN_USER:-admin}" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   STATE_DIR="$STATE/state" ARTIFACTS="$HERE/artifacts" RESULTS_FILE="$RESULTS" \

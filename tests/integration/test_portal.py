@@ -387,6 +387,8 @@ class PortalApi(PortalCase):
                  setup=self.fresh_job, kind="empty"),
             dict(route="POST /api/v1/jobs/{name}/stop", expect=owner_admin(200),
                  params={"name": "mx-stop"}),
+            dict(route="POST /api/v1/jobs/{name}/resume", expect=owner_admin(200),
+                 params={"name": "mx-stop"}),
             dict(route="GET /api/v1/jobs/{name}/logs", expect=owner_admin(200),
                  params={"name": "mx-job"}, kind="text"),
             dict(route="GET /api/v1/jobs/{name}/metrics", expect=owner_admin(200),
@@ -974,6 +976,10 @@ class PortalApi(PortalCase):
         self.assertIs(self.kube("trainingjob", "rc-alice", "slow")["spec"].get("suspend"), True)
         self.wait_ok(a, "/api/v1/jobs/slow", lambda j: j["status"].get("phase") == "Stopped",
                      timeout=30, what="slow Stopped")
+        resumed = self.must(a.post("/api/v1/jobs/slow/resume"), 200, "resume")
+        self.assertIs(resumed["spec"].get("suspend"), False)
+        self.wait_ok(a, "/api/v1/jobs/slow", lambda j: j["status"].get("phase") == "Running",
+                     timeout=30, what="slow Running again")
 
         self.must(a.delete("/api/v1/jobs/fit"), 204)
         self.sim.wait_for(lambda: self.kube("trainingjob", "rc-alice", "fit") is None,

@@ -22,12 +22,17 @@ function runCleanup() {
   }
 }
 
-export function navigate(path, {replaceState = false} = {}) {
+// `data` reaches the next page as ctx.data: e.g. the object just created, which the API's
+// cache may not list for a moment yet.
+let handoff = null;
+
+export function navigate(path, {replaceState = false, data = null} = {}) {
   const url = new URL(path, location.origin);
   if (url.origin !== location.origin || !matchRoute(url.pathname)) {
     location.assign(url.href);
     return;
   }
+  handoff = data;
   if (replaceState) history.replaceState(null, '', url.pathname + url.search + url.hash);
   else history.pushState(null, '', url.pathname + url.search + url.hash);
   render();
@@ -70,7 +75,7 @@ function renderChrome(user) {
     location.assign('/login');
   }}, 'Sign out');
   replace(account,
-    h('span', {class: 'who'}, user.username,
+    h('a', {class: 'who', href: '/account', title: 'Your account'}, user.username,
       user.role === 'admin' ? h('span', {class: 'role'}, 'admin') : null),
     signOut);
   account.hidden = false;
@@ -78,6 +83,8 @@ function renderChrome(user) {
 
 async function render() {
   const seq = ++renderSeq;
+  const data = handoff;
+  handoff = null;
   runCleanup();
   const path = location.pathname;
   const found = matchRoute(path);
@@ -115,6 +122,7 @@ async function render() {
   const ctx = {
     params,
     query: new URLSearchParams(location.search),
+    data,
     user,
     navigate,
     onCleanup: (fn) => cleanup.push(fn),

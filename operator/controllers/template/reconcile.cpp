@@ -45,6 +45,12 @@ std::string status_string(const json& status, const char* key) {
   return status.is_object() ? status.value(key, "") : "";
 }
 
+runtime::InformerOptions own_namespace(const OperatorConfig& config) {
+  runtime::InformerOptions o;
+  o.namespace_name = config.namespace_name;
+  return o;
+}
+
 class TemplateReconciler {
  public:
   TemplateReconciler(runtime::Manager& manager, OperatorConfig config,
@@ -55,8 +61,11 @@ class TemplateReconciler {
         templates_(manager.informer(refs::templates())),
         jobs_(manager.informer(refs::jobs())),
         pods_(manager.informer(refs::pods())),
-        configmaps_(manager.informer(refs::configmaps())),
-        secrets_(manager.informer(refs::secrets())) {}
+        // Build ConfigMaps and share Secrets live only in the operator's namespace: watching
+        // just that namespace keeps the cache small and the RBAC for them a Role, not a
+        // ClusterRole over every Secret in the cluster.
+        configmaps_(manager.informer(refs::configmaps(), own_namespace(config_))),
+        secrets_(manager.informer(refs::secrets(), own_namespace(config_))) {}
 
   runtime::Result reconcile(const std::string& key) {
     ObjectPtr cached = templates_->store().get(key);

@@ -137,13 +137,19 @@ void add_job_routes(Router& router, Context& ctx) {
     return r;
   });
 
-  router.add("POST", "/api/v1/jobs/{name}/stop", Access::SignedIn, [&ctx](Call& call) {
-    std::string ns = ctx.target_namespace(call);
-    cached_or_404(*ctx.informers.trainingjobs, ns, call.param("name"), "job");
-    json patched = ctx.client->patch(controllers::refs::trainingjobs(), ns, call.param("name"),
-                                     kube::PatchType::Merge, {{"spec", {{"suspend", true}}}});
-    return json_response(200, job_view(ctx, patched));
-  });
+  // Stop suspends the job (running runs end, the rest stay queued); resume lets it go on,
+  // unfinished runs starting from the beginning.
+  for (auto [verb, suspend] : {std::pair{"stop", true}, std::pair{"resume", false}}) {
+    router.add("POST", std::string("/api/v1/jobs/{name}/") + verb, Access::SignedIn,
+               [&ctx, suspend](Call& call) {
+                 std::string ns = ctx.target_namespace(call);
+                 cached_or_404(*ctx.informers.trainingjobs, ns, call.param("name"), "job");
+                 json patched =
+                     ctx.client->patch(controllers::refs::trainingjobs(), ns, call.param("name"),
+                                       kube::PatchType::Merge, {{"spec", {{"suspend", suspend}}}});
+                 return json_response(200, job_view(ctx, patched));
+               });
+  }
 
   router.add("GET", "/api/v1/jobs/{name}/logs", Access::SignedIn, [&ctx](Call& call) {
     ctx.require_synced();

@@ -75,11 +75,13 @@ void add_shared_routes(Router& router, Context& ctx) {
     Share share = find_share(ctx, call.param("token"));
     json spec = share.tpl->value("spec", json::object());
     auto ws = callers_workspace(ctx, call.who(), share.tpl->at("metadata").value("name", ""));
-    return json_response(200, {{"template", share.tpl->at("metadata").value("name", "")},
-                               {"ide", spec.value("ide", "vscode")},
-                               {"defaults", spec.value("defaults", json::object())},
-                               {"accessKeyRequired", share.key_required},
-                               {"workspace", ws ? object_view(*ws) : json(nullptr)}});
+    return json_response(
+        200,
+        {{"template", share.tpl->at("metadata").value("name", "")},
+         {"ide", spec.value("ide", "vscode")},
+         {"defaults", spec.value("resources", json::object()).value("default", json::object())},
+         {"accessKeyRequired", share.key_required},
+         {"workspace", ws ? object_view(*ws) : json(nullptr)}});
   });
 
   router.add("POST", "/api/v1/shared/{token}/workspaces", Access::SignedIn, [&ctx](Call& call) {

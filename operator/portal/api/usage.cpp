@@ -2,6 +2,7 @@
 // week and month, from the cached objects' status.
 #include <cmath>
 
+#include "remotecode/api/template.h"
 #include "remotecode/api/trainingjob.h"
 #include "remotecode/kube/quantity.h"
 #include "remotecode/portal/context.h"
@@ -28,9 +29,7 @@ double gpus_per_worker(const Context& ctx, const json& job) {
     if (spec.resources.gpus) return static_cast<double>(*spec.resources.gpus);
     if (!spec.template_name.empty())
       if (auto tpl = ctx.informers.templates->store().get(spec.template_name))
-        return tpl->value("spec", json::object())
-            .value("defaults", json::object())
-            .value("gpus", 0.0);
+        if (auto gpus = api::parse_template(*tpl).defaults.gpus) return static_cast<double>(*gpus);
   } catch (const std::exception&) {
     // An invalid job never ran.
   }

@@ -13,7 +13,9 @@ function applyProps(el, props) {
     if (v === undefined || v === null || v === false) continue;
     if (key === 'class') {
       el.setAttribute('class', Array.isArray(v) ? v.filter(Boolean).join(' ') : v);
-    } else if (key.startsWith('on') && typeof v === 'function') {
+    } else if (key.startsWith('on')) {
+      // Handlers are functions only: an "onclick" string would be script made of data.
+      if (typeof v !== 'function') throw new Error(`dom: ${key} must be a function`);
       el.addEventListener(key.slice(2).toLowerCase(), v);
     } else if (key === 'dataset') {
       Object.assign(el.dataset, v);
@@ -66,6 +68,15 @@ let nextId = 0;
 export function uid(prefix = 'f') {
   nextId += 1;
   return `${prefix}-${nextId}`;
+}
+
+// A link target from the API (e.g. a workspace's status.url): http(s) or a path of this site,
+// never javascript: or data: URLs.
+export function safeHref(url) {
+  const text = String(url || '');
+  if (/^https?:\/\//i.test(text)) return text;
+  if (text.startsWith('/') && !text.startsWith('//') && !text.startsWith('/\\')) return text;
+  return null;
 }
 
 // A labelled form control: the label names it for screen readers and clicking focuses it.

@@ -8,6 +8,7 @@ export const routes = {
   job: {pattern: '/jobs/:name', title: 'Training job', load: () => import('./pages/job.js')},
   datasets: {pattern: '/datasets', title: 'Datasets', load: () => import('./pages/datasets.js')},
   usage: {pattern: '/usage', title: 'GPU usage', load: () => import('./pages/usage.js')},
+  account: {pattern: '/account', title: 'Account', load: () => import('./pages/account.js')},
   templates: {pattern: '/admin/templates', title: 'Templates', admin: true,
     load: () => import('./pages/templates.js')},
   users: {pattern: '/admin/users', title: 'Users', admin: true, load: () => import('./pages/users.js')},

@@ -1,5 +1,5 @@
 // One training job: its runs side by side (parameters, phase, final metrics), the metric
-// series as charts, each pod's log, and stop/delete.
+// series as charts, each pod's log, and stop/resume/delete.
 import * as api from '../api.js';
 import * as events from '../events.js';
 import {h, replace, field, messageArea, emptyState, phaseBadge, busy, checkbox, keepFocus} from '../dom.js';
@@ -60,7 +60,8 @@ function runsTable(job) {
       params.map((p) => h('td', {class: 'mono'}, (r.values || {})[p] ?? '')),
       h('td', null, phaseBadge(r.phase || 'Queued')),
       h('td', null, dateTime(r.startTime)),
-      h('td', null, duration(r.startTime, r.completionTime)),
+      // A stopped run has no end time: its duration would grow for ever.
+      h('td', null, r.completionTime || r.phase === 'Running' ? duration(r.startTime, r.completionTime) : ''),
       h('td', {class: 'num'}, r.step !== undefined ? String(r.step) : ''),
       metrics.map((m) => h('td', {class: 'num'}, number((r.metrics || {})[m]))))))));
 }
@@ -87,8 +88,9 @@ export async function render(root, ctx) {
   const base = `/api/v1/jobs/${api.seg(name)}`;
   const msg = messageArea();
   const stop = h('button', {type: 'button'}, 'Stop');
+  const resume = h('button', {type: 'button'}, 'Resume');
   const del = h('button', {type: 'button', class: 'danger-outline'}, 'Delete');
-  const actions = h('div', {class: 'actions'}, stop, del);
+  const actions = h('div', {class: 'actions'}, stop, resume, del);
   const summaryBox = h('div', {class: 'card'});
   const runsBox = h('div');
   const chartsBox = h('div');
@@ -117,6 +119,8 @@ export async function render(root, ctx) {
     timers = [];
   };
 
+  let missing = false;
+
   async function loadJob() {
     try {
       job = await api.get(base, {query: nsq});
@@ -125,24 +129,36 @@ export async function render(root, ctx) {
       if (e.status === 404) {
         msg.error(`There is no job named ${name}${ns ? ` in ${ns}` : ''} (it may have been deleted).`);
         actions.hidden = true;
+        missing = true;
       } else {
         msg.error(e.message);
       }
       return false;
     }
     if (!ctx.alive) return false;
+    if (missing) {
+      missing = false;
+      msg.clear();
+      actions.hidden = false;
+    }
+    showJob();
+    return true;
+  }
+
+  function showJob() {
     const st = job.status || {};
     replace(summaryBox, summary(job),
       st.phase === 'Failed' && problem(st) ? h('p', {class: 'notice error'}, problem(st)) : null);
     keepFocus(runsBox, () => replace(runsBox, runsTable(job)));
-    stop.hidden = FINISHED.has(st.phase) || (job.spec && job.spec.suspend);
+    const suspended = Boolean(job.spec && job.spec.suspend);
+    stop.hidden = FINISHED.has(st.phase) || suspended;
+    resume.hidden = !suspended;
     const pods = (job.pods || []).slice().sort((a, b) => (a.run - b.run) || (a.rank - b.rank));
     const chosen = podSelect.value;
     replace(podSelect, pods.length ? pods.map((p) => h('option', {value: p.name},
       `run ${p.run}, rank ${p.rank}: ${p.name} (${p.phase || 'Pending'})`))
       : h('option', {value: ''}, 'No pods yet'));
     if (chosen && pods.some((p) => p.name === chosen)) podSelect.value = chosen;
-    return true;
   }
 
   async function loadMetrics() {
@@ -172,17 +188,13 @@ export async function render(root, ctx) {
     }
   }
 
-  // While the job runs: metrics and the log change without the job object changing.
+  // While the job runs, its pods, metrics and log change without the job object changing (no
+  // event tells of them): read them again every few seconds.
   function schedule() {
     clearTimers();
     if (!ctx.alive || !job) return;
     const running = !FINISHED.has((job.status || {}).phase);
-    if (running) {
-      timers.push(setTimeout(async () => {
-        await Promise.all([loadMetrics(), follow.checked ? loadLog() : null]);
-        schedule();
-      }, 5000));
-    }
+    if (running) timers.push(setTimeout(refreshAll, 5000));
   }
 
   async function refreshAll() {
@@ -203,11 +215,20 @@ export async function render(root, ctx) {
       msg.error(e.message);
     }
   }));
+  resume.addEventListener('click', () => busy(resume, async () => {
+    try {
+      job = await api.post(`${base}/resume`, undefined, {query: nsq});
+      msg.info(`Resuming ${name}: unfinished runs start again from the beginning.`);
+      refreshAll();
+    } catch (e) {
+      msg.error(e.message);
+    }
+  }));
   del.addEventListener('click', () => {
     const yes = h('button', {type: 'button', class: 'danger'}, `Delete ${name}`);
     const no = h('button', {type: 'button'}, 'Cancel');
     const restore = () => {
-      replace(actions, stop, del);
+      replace(actions, stop, resume, del);
       del.focus();
     };
     no.addEventListener('click', restore);
@@ -232,5 +253,16 @@ export async function render(root, ctx) {
     onChange.cancel();
     clearTimers();
   });
+  const created = ctx.data;
+  if (created && created.name === name && (!ns || created.namespace === ns)) {
+    // Just submitted: the API's cache may not have it for a moment, and its change event (or
+    // the timer) brings the rest.
+    job = {pods: [], ...created};
+    showJob();
+    logPre.textContent = 'No pods yet: the log shows once a run has started.';
+    replace(chartsBox, charts(null));
+    schedule();
+    return;
+  }
   await refreshAll();
 }

@@ -200,7 +200,7 @@ export async function render(root, ctx) {
       newButton.setAttribute('aria-expanded', 'false');
       return;
     }
-    formParts = submitForm(ctx, msg, (job) => ctx.navigate(jobLink(job, ctx.user)));
+    formParts = submitForm(ctx, msg, (job) => ctx.navigate(jobLink(job, ctx.user), {data: job}));
     replace(formBox, formParts.form);
     newButton.setAttribute('aria-expanded', 'true');
     formParts.fillSelects();

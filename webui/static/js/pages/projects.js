@@ -1,13 +1,14 @@
 // My projects: the caller's workspaces with live status, open, stop/start and delete.
 import * as api from '../api.js';
 import * as events from '../events.js';
-import {h, replace, messageArea, emptyState, pageHeader, phaseBadge, busy, keepFocus} from '../dom.js';
+import {h, replace, messageArea, emptyState, pageHeader, phaseBadge, busy, keepFocus, safeHref} from '../dom.js';
 import {age, problem} from '../format.js';
 
 export function openLink(ws, text = 'Open') {
   const st = ws.status || {};
-  if (st.phase !== 'Running' || !st.url) return null;
-  return h('a', {class: 'button primary', href: st.url, target: '_blank', rel: 'noopener',
+  const href = safeHref(st.url);
+  if (st.phase !== 'Running' || !href) return null;
+  return h('a', {class: 'button primary', href, target: '_blank', rel: 'noopener',
     'aria-label': `Open ${ws.name}`}, text);
 }
 

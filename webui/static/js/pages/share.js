@@ -35,10 +35,10 @@ export async function render(root, ctx) {
     info = await api.get(`/api/v1/shared/${api.seg(token)}`);
   } catch (e) {
     if (!ctx.alive) return;
+    msg.error(e.message);
     if (e.status === 404) {
-      msg.error('This share link is not valid (any more). Ask your administrator for a new one.');
-    } else {
-      msg.error(e.message);
+      root.append(h('p', null, 'Ask your administrator for a new link, or go to ',
+        h('a', {href: '/'}, 'your projects'), '.'));
     }
     return;
   }
@@ -76,7 +76,7 @@ export async function render(root, ctx) {
     replace(wsBox,
       h('h2', null, 'Your workspace'),
       h('p', {class: 'ws-line'}, h('strong', null, workspace.name), ' ', phaseBadge(st.phase),
-        running ? null : h('span', {class: 'hint'},
+        running || st.phase === 'Failed' ? null : h('span', {class: 'hint'},
           st.phase === 'Stopped' ? ' It is stopped.' : ' It starts in a moment; this page updates by itself.')),
       why ? h('p', {class: 'notice error'}, why) : null,
       running ? h('p', null, openLink(workspace, 'Open workspace')) : null);
