@@ -17,6 +17,7 @@
 #include "remotecode/controllers/workspace.h"
 #include "remotecode/dev/environment.h"
 #include "remotecode/kube/client.h"
+#include "remotecode/portal/client_address.h"
 #include "remotecode/portal/portal.h"
 #include "remotecode/runtime/manager.h"
 #include "remotecode/sim/simulator.h"
@@ -175,7 +176,10 @@ void add_portal_flags(po::options_description& d, rc::portal::PortalOptions& p, 
       "file whose first line is the initial admins' password")(
       "auth-header", po::value(&p.auth_header),
       "trusted-header mode: an authenticating proxy names the user in this header "
-      "(e.g. X-Forwarded-User); only safe when nothing else can reach the portal")(
+      "(e.g. X-Forwarded-User); believed only from --trusted-proxies")(
+      "trusted-proxies", po::value(&p.trusted_proxies),
+      "comma-separated CIDRs of proxies in front of the portal whose X-Forwarded-For (for "
+      "sign-in limits) and --auth-header are believed")(
       "user-namespace-prefix", po::value(&p.user_namespace_prefix)->default_value("rc-"),
       "each portal user's namespace is <prefix><user>")(
       "default-gpu-quota", po::value(&p.default_gpu_quota)->default_value("4"),
@@ -205,6 +209,9 @@ void finish_portal_options(rc::portal::PortalOptions& p, const PortalFlags& f) {
     std::getline(in, p.initial_admin_password);
   }
   if (p.session_ttl_seconds < 1) throw std::invalid_argument("--session-ttl-seconds must be >= 1");
+  rc::portal::TrustedProxies proxies(p.trusted_proxies);  // throws on a bad CIDR
+  if (!p.auth_header.empty() && proxies.empty())
+    throw std::invalid_argument("--auth-header needs --trusted-proxies (the proxy's addresses)");
   if (p.login_max_failures < 1) throw std::invalid_argument("--login-max-failures must be >= 1");
   if (p.login_window_seconds < 1)
     throw std::invalid_argument("--login-window-seconds must be >= 1");
@@ -388,7 +395,7 @@ int run_dev(int argc, char** argv) {
       "listen", po::value(&o.sim.listen)->default_value(o.sim.listen),
       "address of the simulated API server; port 0 picks a free port")(
       "state-dir", po::value(&o.state_dir)->default_value(o.state_dir),
-      "folder for the kubeconfig (objects do not persist across restarts yet)")(
+      "folder for the kubeconfig and the cluster's objects, kept across restarts")(
       "openapi-dir", po::value(&o.sim.openapi_dir),
       "folder of Kubernetes OpenAPI v3 documents (kubectl explain for built-in types)")(
       "gpu-nodes", po::value(&o.sim.cluster.gpu_nodes)->default_value(2), "simulated GPU nodes")(

@@ -12,7 +12,8 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-yaml python3-jsonschema
   chromium nodejs npm
-  openssl curl ca-certificates procps
+  openssl curl ca-certificates procps jq
+  wrk nginx-light linux-perf
 )
 
 missing=()

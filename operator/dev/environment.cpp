@@ -49,6 +49,7 @@ std::string Environment::api_url() const {
 void Environment::start() {
   std::filesystem::create_directories(options_.state_dir);
   options_.sim.kubeconfig_out = kubeconfig_path();
+  options_.sim.state_file = (std::filesystem::path(options_.state_dir) / "cluster.json").string();
   sim_ = std::make_unique<sim::Simulator>(options_.sim);
   sim_->start();
 

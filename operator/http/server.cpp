@@ -344,7 +344,18 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
     bool unread_body = streamed && !streamed->complete();
     if (unread_body) keep_alive = false;
 
-    if (res.stream) {
+    if (req.method == "HEAD") {
+      // The header a GET would have, and no body: a keep-alive client would read a body as
+      // the next response.
+      bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), 11};
+      for (auto& [k, v] : res.headers) head.set(k, v);
+      if (!res.stream) head.content_length(res.body.size());
+      head.keep_alive(keep_alive);
+      bhttp::response_serializer<bhttp::empty_body> sr{head};
+      sr.split(true);
+      bhttp::write_header(stream, sr, ec);
+      if (ec) return;
+    } else if (res.stream) {
       bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), 11};
       for (auto& [k, v] : res.headers) head.set(k, v);
       head.chunked(true);
@@ -451,9 +462,18 @@ void Server::start() {
       }
       sock.set_option(tcp::no_delay(true), aec);
       int fd = sock.native_handle();
+      if (options_.idle_timeout_seconds > 0) {
+        timeval tv{options_.idle_timeout_seconds, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      }
       {
         std::lock_guard lk(im.mu);
         if (im.stopping) break;
+        if (options_.max_connections > 0 && im.active >= options_.max_connections) {
+          spdlog::warn("http: {} connections open; refusing another", im.active);
+          sock.close(aec);
+          continue;
+        }
         im.open_fds.insert(fd);
         ++im.active;
       }
@@ -462,47 +482,56 @@ void Server::start() {
         remote = sock.remote_endpoint().address().to_string();
       } catch (const std::exception&) {
       }
-      std::thread([this, s = std::move(sock), fd, remote]() mutable {
-        auto& im = *impl_;
-        Request base;
-        base.remote_address = remote;
-        try {
-          if (im.tls) {
-            ssl::stream<tcp::socket> stream(std::move(s), *im.tls);
-            beast::error_code hec;
-            stream.handshake(ssl::stream_base::server, hec);
-            if (!hec) {
-              base.tls = true;
-              auto [cn, orgs] = peer_identity(stream.native_handle());
-              base.client_cert_cn = cn;
-              base.client_cert_orgs = orgs;
-              serve(stream, fd, handler_, options_, im.stopping, std::move(base));
-              stream.shutdown(hec);
+      try {
+        std::thread([this, s = std::move(sock), fd, remote]() mutable {
+          auto& im = *impl_;
+          Request base;
+          base.remote_address = remote;
+          try {
+            if (im.tls) {
+              ssl::stream<tcp::socket> stream(std::move(s), *im.tls);
+              beast::error_code hec;
+              stream.handshake(ssl::stream_base::server, hec);
+              if (!hec) {
+                base.tls = true;
+                auto [cn, orgs] = peer_identity(stream.native_handle());
+                base.client_cert_cn = cn;
+                base.client_cert_orgs = orgs;
+                serve(stream, fd, handler_, options_, im.stopping, std::move(base));
+                stream.shutdown(hec);
+              }
+              {
+                std::lock_guard lk(im.mu);
+                im.open_fds.erase(fd);
+              }
+              stream.next_layer().close(hec);
+            } else {
+              serve(s, fd, handler_, options_, im.stopping, std::move(base));
+              beast::error_code cec;
+              {
+                std::lock_guard lk(im.mu);
+                im.open_fds.erase(fd);
+              }
+              s.shutdown(tcp::socket::shutdown_both, cec);
+              s.close(cec);
             }
-            {
-              std::lock_guard lk(im.mu);
-              im.open_fds.erase(fd);
-            }
-            stream.next_layer().close(hec);
-          } else {
-            serve(s, fd, handler_, options_, im.stopping, std::move(base));
-            beast::error_code cec;
-            {
-              std::lock_guard lk(im.mu);
-              im.open_fds.erase(fd);
-            }
-            s.shutdown(tcp::socket::shutdown_both, cec);
-            s.close(cec);
+          } catch (const std::exception& e) {
+            spdlog::debug("http: connection ended: {}", e.what());
+            std::lock_guard lk(im.mu);
+            im.open_fds.erase(fd);
           }
-        } catch (const std::exception& e) {
-          spdlog::debug("http: connection ended: {}", e.what());
           std::lock_guard lk(im.mu);
-          im.open_fds.erase(fd);
-        }
+          --im.active;
+          im.cv.notify_all();
+        }).detach();
+      } catch (const std::system_error& e) {
+        // No thread to serve it (a thread limit): drop this connection, keep serving others.
+        spdlog::error("http: cannot start a connection thread: {}", e.what());
         std::lock_guard lk(im.mu);
+        im.open_fds.erase(fd);
         --im.active;
         im.cv.notify_all();
-      }).detach();
+      }
     }
   });
 }

@@ -1,5 +1,7 @@
 #include "remotecode/portal/context.h"
 
+#include <chrono>
+
 namespace rc::portal {
 
 using nlohmann::json;
@@ -21,6 +23,16 @@ void Context::require_synced() const {
                           informers.secrets, informers.pods, informers.quotas})
     if (inf && !inf->has_synced())
       throw HttpError(503, "unavailable", "the portal is starting; try again in a moment");
+}
+
+bool Context::still_valid(const Principal& who) const {
+  auto user = users->find(who.user);
+  if (!user || user->role != who.role) return false;
+  if (who.from_header) return true;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return now < who.expires && user->session_epoch == who.session_epoch;
 }
 
 json object_view(const json& obj) {

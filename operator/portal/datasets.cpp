@@ -218,6 +218,24 @@ DatasetStore::DatasetStore(std::string directory) : directory_(std::move(directo
   fs::create_directories(directory_);
   fs::create_directories(directory_ + "/.owners");
   fs::create_directories(directory_ + "/.locks");
+  remove_abandoned_uploads();
+}
+
+void DatasetStore::remove_abandoned_uploads() {
+  // An upload cut off by a crash leaves its temporary file. A live upload writes to its file
+  // all the time (another replica may be receiving one), so only files untouched for an hour
+  // are taken for abandoned.
+  std::error_code ec;
+  auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".uploading-", 0) != 0) continue;
+    std::error_code tec;
+    auto written = fs::last_write_time(entry.path(), tec);
+    if (tec || written > cutoff) continue;
+    if (fs::remove(entry.path(), tec))
+      spdlog::info("datasets: removed the abandoned upload {}", entry.path().string());
+  }
 }
 
 std::vector<Dataset> DatasetStore::list() const {

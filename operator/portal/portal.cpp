@@ -80,11 +80,16 @@ std::string session_key(kube::Client& client, const std::string& ns) {
 }  // namespace
 
 std::optional<Principal> authenticate(Context& ctx, const http::Request& req) {
-  if (!ctx.options.auth_header.empty()) {
+  // The ingress copies the browser's headers into forward-auth requests, so there only the
+  // session cookie counts; elsewhere the header counts only when a trusted proxy sent it.
+  if (!ctx.options.auth_header.empty() && req.path.rfind("/auth/", 0) != 0 &&
+      ctx.proxies.contains(req.remote_address)) {
     std::string name = req.header(ctx.options.auth_header);
     if (!name.empty()) {
       User u = ctx.users->ensure_external(name);
-      return Principal{u.username, u.role, ctx.users->namespace_of(u.username), "hdr:" + name};
+      Principal p{u.username, u.role, ctx.users->namespace_of(u.username), "hdr:" + name};
+      p.from_header = true;
+      return p;
     }
   }
   std::string cookie = cookie_value(req, "rc_session");
@@ -93,7 +98,10 @@ std::optional<Principal> authenticate(Context& ctx, const http::Request& req) {
   if (!claims) return std::nullopt;
   auto user = ctx.users->find(claims->user);
   if (!user || user->session_epoch != claims->epoch) return std::nullopt;
-  return Principal{user->username, user->role, ctx.users->namespace_of(user->username), cookie};
+  Principal p{user->username, user->role, ctx.users->namespace_of(user->username), cookie};
+  p.expires = claims->expires;
+  p.session_epoch = claims->epoch;
+  return p;
 }
 
 Portal::Portal(runtime::Manager& manager, controllers::OperatorConfig config, PortalOptions options)
@@ -120,6 +128,10 @@ Portal::Portal(runtime::Manager& manager, controllers::OperatorConfig config, Po
                                   c.options.user_namespace_prefix, c.options.default_gpu_quota);
   c.limiter = std::make_unique<LoginLimiter>(c.options.login_max_failures,
                                              std::chrono::seconds(c.options.login_window_seconds));
+  c.proxies = TrustedProxies(c.options.trusted_proxies);
+  if (!c.options.auth_header.empty() && c.proxies.empty())
+    throw std::invalid_argument(
+        "--auth-header needs --trusted-proxies: the header is believed only from the proxy");
   if (!c.options.datasets_dir.empty())
     c.datasets = std::make_unique<DatasetStore>(c.options.datasets_dir);
 }
@@ -135,6 +147,10 @@ void Portal::start() {
   for (const auto& name : c.options.initial_admins) {
     if (c.users->find(name)) {
       c.users->ensure_namespace(name);
+      continue;
+    }
+    if (c.options.initial_admin_password.empty() && !c.options.auth_header.empty()) {
+      c.users->ensure_external(name, Role::Admin);  // the proxy vouches for them
       continue;
     }
     if (c.options.initial_admin_password.empty())
@@ -170,6 +186,9 @@ void Portal::start() {
   so.host = host;
   so.port = port;
   so.max_body_bytes = 1 << 20;  // JSON bodies; dataset uploads are streamed instead
+  // Each connection is a thread: bound them, and close connections that only sit there.
+  so.max_connections = 1024;
+  so.idle_timeout_seconds = 300;
   so.stream_request_body = [](const http::Request& r) {
     return r.method == "POST" && r.path.rfind("/api/v1/datasets/", 0) == 0;
   };

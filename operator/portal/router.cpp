@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "remotecode/http/server.h"
 #include "remotecode/kube/api_error.h"
 
@@ -37,7 +40,27 @@ http::Response error_response(int status, const std::string& code, const std::st
 }
 
 json json_body(const http::Request& req) {
-  json body = json::parse(req.body, nullptr, false);
+  // Only application/json: a cross-site HTML form cannot send it without the browser asking
+  // first (CORS), so no other site can post a body to us, sign-in included.
+  std::string type = req.header("Content-Type");
+  type = type.substr(0, type.find(';'));
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  if (type != "application/json")
+    throw HttpError(415, "unsupported_media_type", "send the body as application/json");
+  // Objects nested deeper than any spec are refused while parsing: copying a very deep value
+  // would recurse until the stack ran out.
+  constexpr int kMaxDepth = 32;
+  bool too_deep = false;
+  json body = json::parse(
+      req.body,
+      [&too_deep](int depth, json::parse_event_t, json&) {
+        if (depth > kMaxDepth) too_deep = true;
+        return !too_deep;
+      },
+      false);
+  if (too_deep) throw bad_request("the request body is nested too deeply");
   if (body.is_discarded() || !body.is_object())
     throw bad_request("the request body must be a JSON object");
   return body;
@@ -71,6 +94,16 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
       return false;
   }
   return true;
+}
+
+// The path as it may be logged: share tokens are credentials, so they never reach the logs.
+std::string loggable_path(const std::string& path) {
+  for (const std::string prefix : {"/api/v1/shared/", "/share/"}) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    auto end = path.find('/', prefix.size());
+    return prefix + "<token>" + (end == std::string::npos ? "" : path.substr(end));
+  }
+  return path;
 }
 
 bool changes_state(const std::string& method) {
@@ -144,13 +177,13 @@ std::optional<http::Response> Router::dispatch(http::Request& request) const {
     for (const auto& [k, v] : e.headers) r.set_header(k, v);
     return r;
   } catch (const kube::ApiError& e) {
-    spdlog::warn("portal: {} {}: {}", request.method, request.path, e.what());
+    spdlog::warn("portal: {} {}: {}", request.method, loggable_path(request.path), e.what());
     return from_api_error(e);
   } catch (const json::exception& e) {
     // A field of the wrong JSON type deep in a handler: the client's mistake.
     return error_response(400, "bad_request", std::string("malformed request: ") + e.what());
   } catch (const kube::TransportError& e) {
-    spdlog::warn("portal: {} {}: {}", request.method, request.path, e.what());
+    spdlog::warn("portal: {} {}: {}", request.method, loggable_path(request.path), e.what());
     return error_response(502, "upstream", "the Kubernetes API cannot be reached");
   }
 }

@@ -6,6 +6,7 @@
 #include "remotecode/controllers/children.h"
 #include "remotecode/kube/api_error.h"
 #include "remotecode/portal/auth.h"
+#include "remotecode/portal/objects.h"
 #include "remotecode/util/encoding.h"
 
 namespace rc::portal {
@@ -22,26 +23,16 @@ std::string secret_name(const std::string& username) {
   return "user-" + username;
 }
 
-std::string data_field(const json& secret, const std::string& key) {
-  auto data = secret.value("data", json::object());
-  if (!data.contains(key) || !data[key].is_string()) return "";
-  try {
-    return util::base64_decode(data[key].get<std::string>());
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
 std::optional<User> from_secret(const json& secret) {
   auto labels = secret.value("metadata", json::object()).value("labels", json::object());
   if (labels.value("remotecode.dev/kind", "") != "user") return std::nullopt;
   User u;
   u.username = labels.value("remotecode.dev/name", "");
   if (u.username.empty()) return std::nullopt;
-  u.role = data_field(secret, "role") == "admin" ? Role::Admin : Role::User;
-  u.password_hash = data_field(secret, "passwordHash");
+  u.role = secret_data(secret, "role") == "admin" ? Role::Admin : Role::User;
+  u.password_hash = secret_data(secret, "passwordHash");
   try {
-    u.session_epoch = std::stoll(data_field(secret, "sessionEpoch"));
+    u.session_epoch = std::stoll(secret_data(secret, "sessionEpoch"));
   } catch (const std::exception&) {
     u.session_epoch = 0;
   }
@@ -99,6 +90,9 @@ std::optional<User> UserStore::find(const std::string& username) const {
     }
     return from_secret(*cached);
   }
+  // Unknown to a synced cache, and not written by us: there is no such user (no API call, so
+  // probing names costs the cluster nothing).
+  if (!cached && written_version.empty() && secrets_->has_synced()) return std::nullopt;
   // Not cached yet, or older than our own last write: read our writes from the API server.
   try {
     return from_secret(client_->get(controllers::refs::secrets(), operator_namespace_, name));
@@ -156,14 +150,18 @@ User UserStore::create_secret(const std::string& username, const std::string& pa
   return u;
 }
 
-User UserStore::ensure_external(const std::string& username) {
-  if (auto u = find(username)) return *u;
+User UserStore::ensure_external(const std::string& username, Role role) {
+  auto refuse_local = [&](const User& u) {
+    if (!u.password_hash.empty())
+      throw forbidden("account " + username + " signs in with a password, not through the proxy");
+    return u;
+  };
+  if (auto u = find(username)) return refuse_local(*u);
   if (auto p = username_problem(username); !p.empty()) throw forbidden(p);
   try {
-    // No password: a user named by the proxy cannot sign in with one.
-    return create_secret(username, "", Role::User);
+    return create_secret(username, "", role);
   } catch (const HttpError&) {
-    if (auto u = find(username)) return *u;  // another replica made it first
+    if (auto u = find(username)) return refuse_local(*u);  // another replica made it first
     throw;
   }
 }

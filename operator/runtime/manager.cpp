@@ -130,6 +130,9 @@ void Manager::stop() {
   if (ticker_.joinable()) ticker_.join();
   stop_controllers();
   if (elector_) elector_->stop();  // releases the lease so a successor starts at once
+  // Each watch notices within about a second (curl's progress callback): ask them all first,
+  // so the process waits once, not once per informer.
+  for (auto& [id, inf] : informers_) inf->request_stop();
   for (auto& [id, inf] : informers_) inf->stop();
   for (auto& [id, inf] : informers_) inf->clear_handlers();
   if (metrics_server_) metrics_server_->stop();

@@ -1,5 +1,6 @@
 #include "remotecode/sim/simulator.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -71,6 +72,11 @@ std::string Simulator::kubeconfig() const {
 void Simulator::start() {
   store_ = std::make_unique<Store>(options_.history);
   types_ = std::make_unique<TypeRegistry>();
+  if (!options_.state_file.empty()) {
+    state_ = std::make_unique<StateFile>(options_.state_file);
+    if (auto n = state_->load(*store_, *types_))
+      spdlog::info("sim: loaded {} objects from {}", *n, options_.state_file);
+  }
   api_ = std::make_unique<Api>(*store_, *types_);
   faults_.set(options_.faults);
   ApiServerOptions ro;
@@ -103,6 +109,7 @@ void Simulator::start() {
   std::string addr = host == "0.0.0.0" ? "127.0.0.1" : host;
   rest_->set_server_address(addr + ":" + std::to_string(server_->port()));
   cluster_->start();
+  if (state_) state_->start(*store_, std::chrono::seconds(2));
   if (!options_.kubeconfig_out.empty()) write_private_file(options_.kubeconfig_out, kubeconfig());
   if (!options_.pki_out.empty() && !options_.insecure_http) {
     auto client = http::make_client_cert(ca_, "sim-admin", {"system:masters"});
@@ -116,6 +123,9 @@ void Simulator::stop() {
   if (rest_) rest_->stop();
   if (server_) server_->stop();
   if (cluster_) cluster_->stop();
+  // Last: nothing changes the objects any more. Dropping it frees the file for a successor.
+  if (state_) state_->stop();
+  state_.reset();
 }
 
 }  // namespace rc::sim

@@ -1,5 +1,8 @@
 #include "remotecode/sim/store.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace rc::sim {
 
 const char* event_type_name(EventType t) {
@@ -164,6 +167,30 @@ std::vector<std::string> Store::storage_ids() const {
   std::vector<std::string> out;
   for (const auto& [k, v] : objects_) out.push_back(k);
   return out;
+}
+
+void Store::restore(uint64_t rv, std::vector<std::pair<std::string, nlohmann::json>> objects) {
+  if (rv_ != 1 || !objects_.empty())
+    throw std::logic_error("Store::restore: the store is not empty");
+  for (auto& [storage_id, object] : objects) {
+    // The counter must stay ahead of every stored object's resourceVersion.
+    uint64_t object_rv = 0;
+    try {
+      object_rv = std::stoull(object.at("metadata").value("resourceVersion", "0"));
+    } catch (const std::exception&) {
+    }
+    rv = std::max(rv, object_rv);
+    auto ptr = std::make_shared<const nlohmann::json>(std::move(object));
+    std::string key = key_of(*ptr);
+    objects_[storage_id][key] = ptr;
+    ObjectRef ref{storage_id, key};
+    std::string uid = ptr->at("metadata").value("uid", "");
+    if (!uid.empty()) uids_[uid] = ref;
+    index_owners(ref, nullptr, ptr.get());
+  }
+  rv_ = rv;
+  compacted_rv_ = rv;
+  history_.clear();
 }
 
 }  // namespace rc::sim

@@ -18,6 +18,7 @@ Run with Debian's python:
 """
 import base64
 import datetime
+import http.client
 import itertools
 import json
 import os
@@ -36,8 +37,9 @@ from portalharness import ADMIN, ADMIN_PASSWORD, Portal  # noqa: E402
 SIM = "sim.remotecode.dev/"
 PASSWORD = "correct-horse-1"
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited",
-               502: "upstream", 503: "unavailable"}
+               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 429: "rate_limited", 502: "upstream",
+               503: "unavailable"}
 OBJECT_KEYS = {"name", "namespace", "createdAt", "spec", "status"}
 
 # Callers of the authorization matrix. "bob naming rc-alice" adds ?namespace=rc-alice, as the
@@ -76,6 +78,7 @@ class EventStream:
         self.conn, self.sock, self.resp = client.stream("/api/v1/events")
         self.status = self.resp.status
         self.events = []
+        self.ended = False
         self.cond = threading.Condition()
         if self.status == 200:
             threading.Thread(target=self._read, daemon=True).start()
@@ -107,6 +110,10 @@ class EventStream:
                     data.append(line[len("data:"):].lstrip(" "))
         except Exception:  # the connection was closed or timed out: the stream ends
             return
+        finally:
+            with self.cond:
+                self.ended = True
+                self.cond.notify_all()
 
     def wait_for(self, pred, timeout):
         deadline = time.time() + timeout
@@ -137,11 +144,15 @@ class PortalCase(unittest.TestCase):
         return ()
 
     @classmethod
+    def portal_options(cls):
+        return {}
+
+    @classmethod
     def setUpClass(cls):
         cls.names = itertools.count(1)
         cls.sim = Sim()
         try:
-            cls.portal = Portal(cls.sim, *cls.portal_flags())
+            cls.portal = Portal(cls.sim, *cls.portal_flags(), **cls.portal_options())
         except Exception:
             cls.sim.stop()
             raise
@@ -1023,6 +1034,64 @@ class PortalApi(PortalCase):
 
     # -- live updates ---------------------------------------------------------------------------
 
+    def test_hostile_bodies_get_clear_errors_and_the_portal_lives(self):
+        deep = '{"name":"deep","spec":{"template":"tpl","x":' + "[" * 100000 + "]" * 100000 + "}}"
+        r = self.a.request("POST", "/api/v1/workspaces", deep.encode(),
+                           headers={"Content-Type": "application/json"})
+        self.assertError(r, 400, "a body nested 100000 deep")
+        self.assertIn("nested too deeply", r.json["message"])
+        # A cross-site form can only send text/plain: sign-in refuses it (no login CSRF).
+        form = self.portal.client().request(
+            "POST", "/api/v1/login", b'{"username":"alice","password":"%s","x":"="}' % PASSWORD.encode(),
+            headers={"Content-Type": "text/plain"})
+        self.assertError(form, 415, "a text/plain sign-in")
+        self.assertIsNone(form.cookies().get("rc_session"), "a session from a text/plain body")
+        self.assertError(self.a.get("/api/v1/jobs?since=yesterday"), 400, "a bad since")
+        self.must(self.a.get("/api/v1/me"), 200, "the portal still answers")
+
+    def test_head_has_no_body_on_a_kept_alive_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.portal.port, timeout=10)
+        try:
+            conn.request("HEAD", "/jobs")
+            head = conn.getresponse()
+            head.read()
+            self.assertEqual(head.status, 200)
+            self.assertGreater(int(head.getheader("Content-Length")), 0)
+            conn.request("GET", "/api/v1/me")
+            after = conn.getresponse()
+            body = after.read()
+            self.assertEqual(after.status, 401, "the GET after a HEAD read the HEAD's body")
+            self.assertEqual(json.loads(body)["error"], "unauthorized")
+        finally:
+            conn.close()
+
+    def test_a_key_protected_template_is_only_reached_through_its_link(self):
+        self.assertError(self.a.post("/api/v1/workspaces", {"name": "sneak",
+                                                            "spec": {"template": "tpl-key"}}),
+                         403, "a workspace from a key-protected template without the key")
+        self.assertError(self.a.post("/api/v1/jobs", {"name": "sneak-job",
+                                                      "spec": dict({k: v for k, v in job_spec().items() if k != "image"},
+                                                                  template="tpl-key")}),
+                         403, "a job from a key-protected template without the key")
+
+    def test_event_streams_end_with_the_session_and_are_capped(self):
+        self.create_user(self.admin, "streamer")
+        s = self.portal.login("streamer", PASSWORD)
+        streams = [EventStream(s) for _ in range(8)]
+        try:
+            self.assertEqual([x.status for x in streams], [200] * 8)
+            extra = EventStream(s)
+            extra.close()
+            self.assertEqual(extra.status, 429, "a ninth stream of one user")
+            self.must(s.post("/api/v1/logout"), 204)
+            deadline = time.time() + 15
+            while time.time() < deadline and not all(x.ended for x in streams):
+                time.sleep(0.2)
+            self.assertTrue(all(x.ended for x in streams), "streams outlived the sign-out")
+        finally:
+            for x in streams:
+                x.close()
+
     def test_events_stream_only_what_the_caller_may_see(self):
         streams = {"alice": EventStream(self.a), "bob": EventStream(self.b)}
         try:
@@ -1174,7 +1243,12 @@ class TrustedHeader(PortalCase):
 
     @classmethod
     def portal_flags(cls):
-        return ("--auth-header", "X-Forwarded-User")
+        # Only 127.0.0.1 is the proxy: the tests connect from 127.0.0.2 to be anyone else.
+        return ("--auth-header", "X-Forwarded-User", "--trusted-proxies", "127.0.0.1/32")
+
+    @classmethod
+    def portal_options(cls):
+        return {"admin_password": False}
 
     @classmethod
     def admin_client(cls):
@@ -1204,6 +1278,40 @@ class TrustedHeader(PortalCase):
         quota = json.loads(self.sim.kubectl("get", "resourcequota", "remote-code", "-n",
                                             "rc-carol", "-o", "json").stdout)
         self.assertEqual(quota["spec"]["hard"].get("requests.nvidia.com/gpu"), "4")
+
+
+    def test_the_header_counts_only_from_the_proxy_and_never_for_forward_auth(self):
+        dave = {"X-Forwarded-User": "dave"}
+        c = self.portal.client()
+        me = c.get("/api/v1/me", headers=dave)
+        self.must(me, 200)
+        session = me.cookies().get("rc_session")
+        self.assertTrue(session and session[0], "header users get a session cookie for forward-auth")
+        self.must(self.admin_client().post("/api/v1/templates", {"name": "fa-tpl", "spec": tpl_spec()}), 201)
+        self.must(c.post("/api/v1/workspaces", {"name": "fa", "spec": {"template": "fa-tpl"}},
+                         headers=dict(dave, **{"X-CSRF-Token": me.json["csrfToken"]})), 201)
+        # Not from the proxy: the header is just a header.
+        stranger = self.portal.client(source="127.0.0.2")
+        self.assertError(stranger.get("/api/v1/me", headers=dave), 401, "header from a non-proxy")
+        # Forward-auth: the ingress copies the browser's headers, so the header never counts;
+        # the cookie the page got does.
+        url = {"X-Original-URL": "http://h/w/rc-dave/fa/"}
+        self.assertError(self.portal.client().get("/auth/workspace", headers=dict(dave, **url)),
+                         401, "the header on /auth/workspace")
+        fa = self.portal.client(source="127.0.0.2")
+        fa.cookie = session[0]
+        deadline = time.time() + 20
+        r = fa.get("/auth/workspace", headers=url)
+        while r.status != 200 and time.time() < deadline:  # the workspace reaches the cache
+            time.sleep(0.2)
+            r = fa.get("/auth/workspace", headers=url)
+        self.assertEqual((r.status, r.header("X-Remote-User")), (200, "dave"), r)
+
+    def test_an_account_with_a_password_is_not_the_proxys(self):
+        self.must(self.admin_client().post("/api/v1/users", {"username": "local", "password": PASSWORD,
+                                                    "role": "admin"}), 201)
+        self.assertError(self.portal.client().get("/api/v1/me",
+                                                  headers={"X-Forwarded-User": "local"}), 403)
 
 
 class _HeaderClient:

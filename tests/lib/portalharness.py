@@ -151,14 +151,18 @@ class Client:
 class Portal:
     """An operator with the portal against `sim`; stop() ends it (and fails on a crash)."""
 
-    def __init__(self, sim, *flags):
+    def __init__(self, sim, *flags, admin_password=True):
+        """admin_password=False makes the initial admin an account the trusted proxy names."""
         self.sim = sim
         self.port = free_port()
-        pw = os.path.join(sim.dir, "admin-password")
-        with open(os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-            f.write(ADMIN_PASSWORD + "\n")
+        admin = ["--initial-admins", ADMIN]
+        if admin_password:
+            pw = os.path.join(sim.dir, "admin-password")
+            with open(os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(ADMIN_PASSWORD + "\n")
+            admin += ["--initial-admin-password-file", pw]
         self.op = Operator(sim, "--portal-bind-address", "127.0.0.1:%d" % self.port,
-                           "--initial-admins", ADMIN, "--initial-admin-password-file", pw, *flags)
+                           *admin, *flags)
         deadline = time.time() + 60
         last = None
         while time.time() < deadline:

@@ -15,8 +15,9 @@ namespace rc::dev {
 struct DevOptions {
   sim::SimulatorOptions sim;
   controllers::OperatorConfig controllers;
-  portal::PortalOptions portal;      // its initial admin and datasets folder are set by start()
-  std::string state_dir = ".state";  // the kubeconfig, admin password and datasets live here
+  portal::PortalOptions portal;  // its initial admin and datasets folder are set by start()
+  // The kubeconfig, the cluster's objects (cluster.json), admin password and datasets live here.
+  std::string state_dir = ".state";
   int workers = 2;
 };
 

@@ -82,6 +82,11 @@ struct ServerOptions {
   // Request::read_body, with no size limit (the handler enforces its own). A body the handler
   // does not read to its end ends the connection after the response.
   std::function<bool(const Request&)> stream_request_body;
+  // Connections served at once (each has a thread); more are closed at accept. 0: no limit.
+  int max_connections = 0;
+  // A connection that sends nothing for this long (between requests, or mid-request) is
+  // closed. 0: never. Responses that stream (watches, events) do not read, so they are not cut.
+  int idle_timeout_seconds = 0;
 };
 
 class Server {

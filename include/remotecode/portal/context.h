@@ -9,6 +9,7 @@
 #include "remotecode/controllers/config.h"
 #include "remotecode/kube/client.h"
 #include "remotecode/portal/auth.h"
+#include "remotecode/portal/client_address.h"
 #include "remotecode/portal/datasets.h"
 #include "remotecode/portal/events_hub.h"
 #include "remotecode/portal/portal.h"
@@ -32,6 +33,15 @@ struct Context {
   std::unique_ptr<LoginLimiter> limiter;
   std::unique_ptr<DatasetStore> datasets;  // null without --datasets-dir
   EventsHub hub;
+  TrustedProxies proxies;
+
+  // The client's address for sign-in limits (X-Forwarded-For only from trusted proxies).
+  std::string client_address(const http::Request& request) const {
+    return proxies.client_address(request);
+  }
+  // False once the principal's session has ended (expired, signed out, password or role
+  // changed, account gone): long-lived streams check it now and then.
+  bool still_valid(const Principal& who) const;
 
   // The namespace a request acts in: `?namespace=` for admins, else the caller's own;
   // a user naming another namespace gets 404 (it does not exist for them).

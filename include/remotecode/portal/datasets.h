@@ -35,6 +35,7 @@ class DatasetStore {
   const std::string& directory() const { return directory_; }
 
  private:
+  void remove_abandoned_uploads();
   std::string directory_;
 };
 

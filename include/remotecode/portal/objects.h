@@ -35,9 +35,14 @@ void validate_spec(const nlohmann::json& obj,
 
 // What the controller would refuse once it resolves the template, refused before writing: a
 // missing template (400), a batch-only template for a workspace, resources above the
-// template's maximum (400 naming the field).
+// template's maximum (400 naming the field). A template that requires an access key may be
+// used only by admins or through its share link (`key_checked`), else 403.
 void check_against_template(const Context& ctx, const std::string& template_name,
-                            const nlohmann::json& requested_resources, bool needs_ide);
+                            const nlohmann::json& requested_resources, bool needs_ide,
+                            bool key_checked);
+
+// The decoded value of data[key] of a Secret; "" when absent or not valid base64.
+std::string secret_data(const nlohmann::json& secret, const std::string& key);
 
 // Sorted by name (then namespace), as views.
 nlohmann::json list_view(std::vector<runtime::ObjectPtr> objects);

@@ -17,12 +17,18 @@ struct PortalOptions {
   std::string user_namespace_prefix = "rc-";
   std::string default_gpu_quota = "4";  // requests.nvidia.com/gpu of each new user's namespace
   int64_t session_ttl_seconds = 43200;
-  // Trusted-header mode: an authenticating proxy in front names the user in this header.
+  // Trusted-header mode: an authenticating proxy in front names the user in this header. It is
+  // believed only from `trusted_proxies`, and never on /auth/ routes (the ingress copies the
+  // browser's own headers into forward-auth requests).
   std::string auth_header;
-  // Admins made at start when their Secret does not exist yet, with this password.
+  // Comma-separated CIDRs of proxies whose X-Forwarded-For (and auth header) are believed.
+  std::string trusted_proxies;
+  // Admins made at start when their Secret does not exist yet, with this password (in
+  // trusted-header mode without a password: accounts the proxy names).
   std::vector<std::string> initial_admins;
   std::string initial_admin_password;  // never logged
   int login_max_failures = 5;
+  int max_streams_per_user = 8;  // concurrent /api/v1/events streams
   int64_t login_window_seconds = 300;
   std::string datasets_dir;  // "" disables /api/v1/datasets
   uint64_t max_upload_bytes = 100ull << 30;

@@ -1,6 +1,7 @@
 // Routes of the portal: method + path pattern ("/api/v1/jobs/{name}/logs") -> handler, JSON
 // errors in the documented shape, and the principal a handler runs as.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,11 @@ struct Principal {
   Role role = Role::User;
   std::string namespace_name;  // the user's own namespace
   std::string csrf_binding;    // what the CSRF token is bound to
+  // Of a cookie session: its expiry and the user's session epoch when it was issued, so that
+  // long streams can tell when the session has ended. 0 / -1 for the trusted-header mode.
+  int64_t expires = 0;
+  int64_t session_epoch = -1;
+  bool from_header = false;
   bool admin() const { return role == Role::Admin; }
 };
 

@@ -34,8 +34,9 @@ class UserStore {
   // Creates the Secret, the user's namespace and its ResourceQuota. Throws HttpError 400 for a
   // bad name or a short password, 409 when the user exists.
   User create(const std::string& username, const std::string& password, Role role);
-  // A user named by a trusted proxy header: created (role user, no password) on first sight.
-  User ensure_external(const std::string& username);
+  // A user named by a trusted proxy header: created (no password) on first sight. An account
+  // with a password signs in with it, never through the header (HttpError 403).
+  User ensure_external(const std::string& username, Role role = Role::User);
   // Both return the new session epoch: sessions issued before it are over.
   int64_t set_password(const std::string& username, const std::string& password);
   // Ends every session of the user issued before now (so does set_password).

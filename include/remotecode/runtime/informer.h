@@ -78,6 +78,9 @@ class Informer {
   void clear_handlers();
   void start();
   void stop();
+  // Asks the thread to end without waiting for it (stop() waits): a caller stopping many
+  // informers overlaps the waits for their watches to notice.
+  void request_stop();
   bool has_synced() const { return synced_; }
   // Waits until the first list has been cached; false on timeout or stop.
   bool wait_for_sync(std::chrono::milliseconds timeout);

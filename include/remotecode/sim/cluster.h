@@ -80,6 +80,14 @@ class Cluster {
   void reconcile_crd(const std::string& name);
   void schedule_pending();
   void reconcile_pod(const std::string& key);
+  // The exit code a scripted pod's run ends with (annotations exit-code and fail-attempts).
+  int scripted_exit_code(const nlohmann::json& pod);
+  // Keeps the pod's scripted log lines, timed from when its container started.
+  void script_logs(const nlohmann::json& pod, const std::string& key, Clock::time_point started,
+                   std::chrono::system_clock::time_point started_wall);
+  // For objects restored from a state file: what the kubelet kept in memory (run timers, logs,
+  // pod IPs handed out), rebuilt from the stored pods.
+  void resume_pods(const std::vector<Change>& restored);
   void reconcile_deployment(const std::string& key);
   void reconcile_job(const std::string& key);
 

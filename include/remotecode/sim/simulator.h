@@ -10,6 +10,7 @@
 #include "remotecode/sim/api_server.h"
 #include "remotecode/sim/cluster.h"
 #include "remotecode/sim/faults.h"
+#include "remotecode/sim/state_file.h"
 
 namespace rc::sim {
 
@@ -20,6 +21,9 @@ struct SimulatorOptions {
   std::string pki_out;         // folder for ca.crt, client.crt and client.key; "" writes none
   std::string openapi_dir;
   std::string token;  // "" generates one
+  // Where the objects outlive the process (see docs/simulator.md, "Persistence"): loaded at
+  // start, saved every ~2 s while they change and on stop. "" keeps them in memory only.
+  std::string state_file;
   size_t history = 10000;
   int bookmark_interval_seconds = 60;
   ClusterOptions cluster;
@@ -30,8 +34,10 @@ class Simulator {
  public:
   explicit Simulator(SimulatorOptions options);
   ~Simulator();
-  // Listens, starts the cluster and writes the kubeconfig; throws std::runtime_error on failure.
+  // Loads the state file, listens, starts the cluster and writes the kubeconfig; throws
+  // std::runtime_error on failure (a state file that cannot be loaded is named and left alone).
   void start();
+  // Stops serving and the cluster, then saves the state file.
   void stop();
   std::string url() const;
   const std::string& token() const { return options_.token; }
@@ -45,6 +51,7 @@ class Simulator {
   http::KeyPair ca_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<TypeRegistry> types_;
+  std::unique_ptr<StateFile> state_;
   std::unique_ptr<Api> api_;
   Faults faults_;
   PodScripts pod_scripts_;

@@ -68,8 +68,12 @@ class Store {
   // Objects whose ownerReferences name `uid`.
   std::vector<ObjectRef> dependents(const std::string& uid) const;
   void set_history_size(size_t n);
-  // Drops every object of a resource (CRD removal) without recording changes per object.
+  // Storage ids that hold (or held) objects.
   std::vector<std::string> storage_ids() const;
+  // Fills an empty store with objects saved by an earlier run (storage id, object with its
+  // resourceVersion), without recording changes: the history starts empty at `rv`, so a watch
+  // from any earlier resourceVersion gets 410 and its client lists again.
+  void restore(uint64_t rv, std::vector<std::pair<std::string, nlohmann::json>> objects);
 
  private:
   void index_owners(const ObjectRef& ref, const nlohmann::json* before,

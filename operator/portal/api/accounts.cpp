@@ -1,5 +1,6 @@
 // Sign-in, sign-out, the caller, password changes and (for admins) users.
 #include <chrono>
+#include <semaphore>
 
 #include "remotecode/portal/context.h"
 
@@ -55,6 +56,26 @@ HttpError rate_limited(int64_t seconds) {
   return e;
 }
 
+// scrypt holds 16 MiB for a fifth of a second: a burst of sign-ins must not run it without
+// bound (memory), nor check many guesses for one user at the same moment (the failure limit
+// is counted after each check). Waiting callers get a slot in turn, or 503 after a while.
+class KdfSlot {
+ public:
+  KdfSlot() {
+    if (!gate().try_acquire_for(std::chrono::seconds(10)))
+      throw HttpError(503, "unavailable", "too many sign-ins at once; try again in a moment");
+  }
+  ~KdfSlot() { gate().release(); }
+  KdfSlot(const KdfSlot&) = delete;
+  KdfSlot& operator=(const KdfSlot&) = delete;
+
+ private:
+  static std::counting_semaphore<>& gate() {
+    static std::counting_semaphore<> g(2);
+    return g;
+  }
+};
+
 // A hash to verify against when the user does not exist, so that a wrong name takes as long
 // as a wrong password and names cannot be probed by timing.
 const std::string& decoy_hash() {
@@ -69,15 +90,20 @@ void add_account_routes(Router& router, Context& ctx) {
     json body = json_body(call.request);
     std::string username = string_field(body, "username");
     std::string password = string_field(body, "password");
-    const std::string& address = call.request.remote_address;
-    if (int64_t wait = ctx.limiter->retry_after(username, address); wait > 0)
+    const std::string address = ctx.client_address(call.request);
+    // A name that cannot exist is not a limiter key (it would let anyone fill memory with them);
+    // its address still counts.
+    const bool valid_name = username_problem(username).empty();
+    const std::string limit_key = valid_name ? username : "";
+    KdfSlot slot;
+    if (int64_t wait = ctx.limiter->retry_after(limit_key, address); wait > 0)
       throw rate_limited(wait);
-    auto user = username_problem(username).empty() ? ctx.users->find(username) : std::nullopt;
+    auto user = valid_name ? ctx.users->find(username) : std::nullopt;
     bool ok = user && !user->password_hash.empty()
                   ? verify_password(password, user->password_hash)
                   : (verify_password(password, decoy_hash()), false);
     if (!ok) {
-      ctx.limiter->record_failure(username, address);
+      ctx.limiter->record_failure(limit_key, address);
       throw HttpError(401, "unauthorized", "wrong username or password");
     }
     ctx.limiter->record_success(username);
@@ -95,8 +121,22 @@ void add_account_routes(Router& router, Context& ctx) {
 
   router.add("GET", "/api/v1/me", Access::SignedIn, [&ctx](Call& call) {
     const Principal& who = call.who();
-    return json_response(200, {{"user", user_view(ctx, who.user, who.role)},
-                               {"csrfToken", ctx.sessions->csrf_token(who.csrf_binding)}});
+    auto r = json_response(200, {{"user", user_view(ctx, who.user, who.role)},
+                                 {"csrfToken", ctx.sessions->csrf_token(who.csrf_binding)}});
+    if (who.from_header) {
+      // Workspace forward-auth takes only the session cookie (never the header), so a user the
+      // proxy names gets one here, on the first page load. Requests that carry the header go
+      // on being the header's, with the CSRF token above.
+      if (auto user = ctx.users->find(who.user)) {
+        int64_t ttl = ctx.options.session_ttl_seconds;
+        r.set_header("Set-Cookie",
+                     session_cookie(call.request,
+                                    ctx.sessions->encode(
+                                        {user->username, unix_now() + ttl, user->session_epoch}),
+                                    ttl));
+      }
+    }
+    return r;
   });
 
   router.add("PUT", "/api/v1/me/password", Access::SignedIn, [&ctx](Call& call) {
@@ -107,7 +147,8 @@ void add_account_routes(Router& router, Context& ctx) {
     auto user = ctx.users->find(who.user);
     if (!user || user->password_hash.empty())
       throw bad_request("this account signs in through the proxy and has no password");
-    const std::string& address = call.request.remote_address;
+    const std::string address = ctx.client_address(call.request);
+    KdfSlot slot;
     if (int64_t wait = ctx.limiter->retry_after(who.user, address); wait > 0)
       throw rate_limited(wait);
     if (!verify_password(current, user->password_hash)) {

@@ -104,6 +104,9 @@ std::string pod_log(const Context& ctx, const std::string& ns, const std::string
 void add_job_routes(Router& router, Context& ctx) {
   router.add("GET", "/api/v1/jobs", Access::SignedIn, [&ctx](Call& call) {
     ctx.require_synced();
+    if (auto since = call.request.param("since"); since && !since->empty())
+      if (!util::parse_rfc3339(*since))
+        throw bad_request("since: not an RFC 3339 time (2026-11-23T18:00:00Z)");
     std::vector<runtime::ObjectPtr> jobs;
     for (auto& j : visible_objects(ctx, call, *ctx.informers.trainingjobs))
       if (matches_filters(*j, call.request)) jobs.push_back(j);
@@ -116,7 +119,7 @@ void add_job_routes(Router& router, Context& ctx) {
                                 api::kMaxTrainingJobNameLength, validate_job);
     const json& spec = obj.at("spec");
     if (std::string tpl = spec.value("template", ""); !tpl.empty())
-      check_against_template(ctx, tpl, spec.value("resources", json()), false);
+      check_against_template(ctx, tpl, spec.value("resources", json()), false, call.who().admin());
     return json_response(
         201, object_view(ctx.client->create(controllers::refs::trainingjobs(), ns, obj)));
   });

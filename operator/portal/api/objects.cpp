@@ -5,6 +5,7 @@
 #include "remotecode/api/common.h"
 #include "remotecode/api/template.h"
 #include "remotecode/portal/context.h"
+#include "remotecode/util/encoding.h"
 
 namespace rc::portal {
 
@@ -55,10 +56,15 @@ json object_from_body(const json& body, const std::string& kind, const std::stri
 }
 
 void check_against_template(const Context& ctx, const std::string& template_name,
-                            const json& requested_resources, bool needs_ide) {
+                            const json& requested_resources, bool needs_ide, bool key_checked) {
   auto tpl_obj = ctx.informers.templates->store().get(template_name);
   if (!tpl_obj)
     throw bad_request("spec.template: there is no template named \"" + template_name + "\"");
+  if (!key_checked && tpl_obj->value("spec", json::object())
+                          .value("sharing", json::object())
+                          .value("requireAccessKey", false))
+    throw forbidden("template " + template_name +
+                    " requires an access key: use its share link, or ask an admin");
   api::TemplateSpec tpl;
   try {
     tpl = api::parse_template(*tpl_obj);
@@ -73,6 +79,16 @@ void check_against_template(const Context& ctx, const std::string& template_name
   api::effective_resources(requested, tpl.defaults, tpl.maximum, "spec.resources", errors);
   if (!errors.empty())
     throw bad_request(api::SpecError("ExceedsTemplateMaximum", errors.list()).what());
+}
+
+std::string secret_data(const json& secret, const std::string& key) {
+  auto data = secret.value("data", json::object());
+  if (!data.contains(key) || !data[key].is_string()) return "";
+  try {
+    return util::base64_decode(data[key].get<std::string>());
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 json list_view(std::vector<runtime::ObjectPtr> objects) {

@@ -20,16 +20,6 @@ bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string secret_value(const json& secret, const char* key) {
-  auto data = secret.value("data", json::object());
-  if (!data.contains(key) || !data[key].is_string()) return "";
-  try {
-    return util::base64_decode(data[key].get<std::string>());
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
 struct Share {
   runtime::ObjectPtr tpl;
   std::string access_key;
@@ -42,12 +32,12 @@ Share find_share(const Context& ctx, const std::string& token) {
        ctx.informers.secrets->store().list_namespace(ctx.config.namespace_name)) {
     const json labels = secret->at("metadata").value("labels", json::object());
     if (labels.value(controllers::kKindLabel, "") != controllers::tpl::kShareKind) continue;
-    if (!same_secret(secret_value(*secret, "token"), token)) continue;
+    if (!same_secret(secret_data(*secret, "token"), token)) continue;
     auto tpl = ctx.informers.templates->store().get(labels.value(controllers::kNameLabel, ""));
     if (!tpl) break;
     json sharing = tpl->value("spec", json::object()).value("sharing", json::object());
     if (!sharing.value("enabled", false)) break;
-    return {tpl, secret_value(*secret, "accessKey"), sharing.value("requireAccessKey", false)};
+    return {tpl, secret_data(*secret, "accessKey"), sharing.value("requireAccessKey", false)};
   }
   throw not_found("this share link is not valid (any more)");
 }
@@ -87,7 +77,7 @@ void add_shared_routes(Router& router, Context& ctx) {
   router.add("POST", "/api/v1/shared/{token}/workspaces", Access::SignedIn, [&ctx](Call& call) {
     ctx.require_synced();
     const Principal& who = call.who();
-    const std::string& address = call.request.remote_address;
+    const std::string address = ctx.client_address(call.request);
     if (int64_t wait = ctx.limiter->retry_after(who.user, address); wait > 0) {
       HttpError e(429, "rate_limited", "too many wrong access keys; try again later");
       e.headers.emplace_back("Retry-After", std::to_string(wait));
@@ -119,7 +109,7 @@ void add_shared_routes(Router& router, Context& ctx) {
         {"spec", {{"template", tpl}, {"owner", who.user}}}};
     validate_spec(obj, [](const json& o) { api::parse_workspace(o); });
     try {
-      return json_response(201, object_view(create_workspace(ctx, who.namespace_name, obj)));
+      return json_response(201, object_view(create_workspace(ctx, who.namespace_name, obj, true)));
     } catch (const kube::ApiError& e) {
       // A second click before the cache showed the first: the workspace it made is the answer.
       if (!e.already_exists()) throw;

@@ -18,16 +18,6 @@ void validate_template(const json& obj) {
   api::parse_template(obj);
 }
 
-std::string secret_value(const json& secret, const char* key) {
-  auto data = secret.value("data", json::object());
-  if (!data.contains(key) || !data[key].is_string()) return "";
-  try {
-    return util::base64_decode(data[key].get<std::string>());
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
 json template_view(const Context& ctx, const json& tpl, const Principal& who) {
   json view = object_view(tpl);
   if (!who.admin()) return view;
@@ -35,13 +25,13 @@ json template_view(const Context& ctx, const json& tpl, const Principal& who) {
   if (secret_name.empty()) return view;
   auto secret = ctx.informers.secrets->store().get(ctx.config.namespace_name + "/" + secret_name);
   if (!secret) return view;
-  std::string token = secret_value(*secret, "token");
+  std::string token = secret_data(*secret, "token");
   if (token.empty()) return view;
   json share = {{"token", token}, {"url", "/share/" + token}};
   bool key_required = tpl.value("spec", json::object())
                           .value("sharing", json::object())
                           .value("requireAccessKey", false);
-  if (key_required) share["accessKey"] = secret_value(*secret, "accessKey");
+  if (key_required) share["accessKey"] = secret_data(*secret, "accessKey");
   view["share"] = share;
   return view;
 }

@@ -30,9 +30,10 @@ std::string workspace_owner(const Context& ctx, const json& workspace) {
   return ctx.users->user_of_namespace(workspace.at("metadata").value("namespace", "")).value_or("");
 }
 
-json create_workspace(Context& ctx, const std::string& ns, json obj) {
+json create_workspace(Context& ctx, const std::string& ns, json obj, bool via_share_or_admin) {
   const json& spec = obj.at("spec");
-  check_against_template(ctx, spec.value("template", ""), spec.value("resources", json()), true);
+  check_against_template(ctx, spec.value("template", ""), spec.value("resources", json()), true,
+                         via_share_or_admin);
   return ctx.client->create(controllers::refs::workspaces(), ns, obj);
 }
 
@@ -52,7 +53,7 @@ void add_workspace_routes(Router& router, Context& ctx) {
     }
     json obj =
         object_from_body(body, "Workspace", ns, api::kMaxWorkspaceNameLength, validate_workspace);
-    return json_response(201, object_view(create_workspace(ctx, ns, obj)));
+    return json_response(201, object_view(create_workspace(ctx, ns, obj, call.who().admin())));
   });
 
   router.add("GET", "/api/v1/workspaces/{name}", Access::SignedIn, [&ctx](Call& call) {

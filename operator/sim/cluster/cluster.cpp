@@ -32,10 +32,22 @@ ObjPtr Cluster::get(const std::string& storage_id, const std::string& key) {
 
 void Cluster::start() {
   bootstrap();
+  std::vector<Change> restored;
   {
     std::lock_guard lk(api_.store().mutex());
-    pos_ = api_.store().oldest_watchable_rv();
+    auto& store = api_.store();
+    pos_ = store.oldest_watchable_rv();
+    // Objects restored from a state file are older than the change history: the controllers
+    // look at each once, as if it had just been added.
+    for (const auto& id : store.storage_ids())
+      for (const auto& o : store.list(id, "")) {
+        uint64_t rv =
+            std::strtoull((*o)["metadata"].value("resourceVersion", "0").c_str(), nullptr, 10);
+        if (rv <= pos_) restored.push_back({0, EventType::Added, id, o, nullptr});
+      }
   }
+  resume_pods(restored);
+  for (const auto& c : restored) dispatch(c);
   running_ = true;
   thread_ = std::thread([this] { loop(); });
 }

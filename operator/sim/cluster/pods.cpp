@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 #include <thread>
 
@@ -352,23 +353,7 @@ void Cluster::reconcile_pod(const std::string& key) {
       if (changed) write_status("pods", "", obj, "kubelet");
       return;
     }
-    int exit_code = 0;
-    // fail-attempts: the first N pods of the same controller fail.
-    std::string fa = annotation(p, annotations::kFailAttempts);
-    if (!fa.empty()) {
-      int n = std::atoi(fa.c_str());
-      std::string ctrl =
-          md.value("labels", json::object()).value("batch.kubernetes.io/controller-uid", "");
-      int failed = 0;
-      std::lock_guard lk(api_.store().mutex());
-      for (const auto& o : api_.store().list("/pods", md.value("namespace", "")))
-        if ((*o)["metadata"]
-                    .value("labels", json::object())
-                    .value("batch.kubernetes.io/controller-uid", "") == ctrl &&
-            (*o)["status"].value("phase", "") == "Failed")
-          ++failed;
-      if (failed < n) exit_code = 1;
-    }
+    int exit_code = scripted_exit_code(p);
     json obj = p;
     auto& s = obj["status"];
     s["phase"] = "Running";
@@ -419,35 +404,8 @@ void Cluster::reconcile_pod(const std::string& key) {
     }
     double run = annotation_seconds(p, annotations::kRunSeconds, -1);
     std::string restart = p["spec"].value("restartPolicy", "Always");
-    // Log lines, spread over the run so a follower sees them arrive.
-    std::string log_text = annotation(p, annotations::kLog);
-    if (!log_text.empty() && !containers.empty()) {
-      std::vector<std::string> lines;
-      size_t start = 0;
-      while (start <= log_text.size()) {
-        auto nl = log_text.find('\n', start);
-        std::string line = log_text.substr(start, nl - start);
-        if (!(nl == std::string::npos && line.empty()))
-          lines.push_back(expand_env(line, p, containers[0]));
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-      }
-      std::vector<LogLine> out;
-      for (size_t i = 0; i < lines.size(); ++i) {
-        double offset =
-            run > 0 ? run * static_cast<double>(i + 1) / static_cast<double>(lines.size() + 1) : 0;
-        auto at = now_tp + std::chrono::microseconds(static_cast<int64_t>(offset * 1e6));
-        auto wall = std::chrono::system_clock::now() +
-                    std::chrono::microseconds(static_cast<int64_t>(offset * 1e6));
-        out.push_back({at, util::rfc3339_micro(wall), lines[i]});
-      }
-      std::lock_guard lk(logs_mu_);
-      logs_[uid] = std::move(out);
-      pod_uid_by_key_[key] = uid;
-    }
+    script_logs(p, key, now_tp, std::chrono::system_clock::now());
     if (run >= 0 && restart != "Always") {
-      std::string code = annotation(p, annotations::kExitCode);
-      if (exit_code == 0 && !code.empty()) exit_code = std::atoi(code.c_str());
       // Remember the outcome on the timer key: the pod itself only knows it is running.
       exit_codes_[uid] = {exit_code,
                           now_tp + std::chrono::microseconds(static_cast<int64_t>(run * 1e6))};
@@ -491,6 +449,92 @@ void Cluster::reconcile_pod(const std::string& key) {
       exit_codes_.erase(uid);
     else
       after(0.05, "pod", key);
+  }
+}
+
+int Cluster::scripted_exit_code(const json& p) {
+  const auto& md = p["metadata"];
+  // fail-attempts: the first N pods of the same controller fail.
+  std::string fa = annotation(p, annotations::kFailAttempts);
+  if (!fa.empty()) {
+    int n = std::atoi(fa.c_str());
+    std::string ctrl =
+        md.value("labels", json::object()).value("batch.kubernetes.io/controller-uid", "");
+    int failed = 0;
+    std::lock_guard lk(api_.store().mutex());
+    for (const auto& o : api_.store().list("/pods", md.value("namespace", "")))
+      if ((*o)["metadata"]
+                  .value("labels", json::object())
+                  .value("batch.kubernetes.io/controller-uid", "") == ctrl &&
+          (*o)["status"].value("phase", "") == "Failed")
+        ++failed;
+    if (failed < n) return 1;
+  }
+  std::string code = annotation(p, annotations::kExitCode);
+  return code.empty() ? 0 : std::atoi(code.c_str());
+}
+
+void Cluster::script_logs(const json& p, const std::string& key, Clock::time_point started,
+                          std::chrono::system_clock::time_point started_wall) {
+  // Log lines, spread over the run so a follower sees them arrive.
+  std::string log_text = annotation(p, annotations::kLog);
+  const json containers = p["spec"].value("containers", json::array());
+  if (log_text.empty() || containers.empty()) return;
+  double run = annotation_seconds(p, annotations::kRunSeconds, -1);
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= log_text.size()) {
+    auto nl = log_text.find('\n', start);
+    std::string line = log_text.substr(start, nl - start);
+    if (!(nl == std::string::npos && line.empty()))
+      lines.push_back(expand_env(line, p, containers[0]));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  std::vector<LogLine> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    double offset =
+        run > 0 ? run * static_cast<double>(i + 1) / static_cast<double>(lines.size() + 1) : 0;
+    auto delta = std::chrono::microseconds(static_cast<int64_t>(offset * 1e6));
+    out.push_back({started + delta, util::rfc3339_micro(started_wall + delta), lines[i]});
+  }
+  std::string uid = p["metadata"].value("uid", "");
+  std::lock_guard lk(logs_mu_);
+  logs_[uid] = std::move(out);
+  pod_uid_by_key_[key] = uid;
+}
+
+void Cluster::resume_pods(const std::vector<Change>& restored) {
+  auto now = Clock::now();
+  auto now_wall = std::chrono::system_clock::now();
+  for (const auto& c : restored) {
+    if (c.storage_id != "/pods") continue;
+    const json& obj = *c.object;
+    const auto& md = obj["metadata"];
+    const json status = obj.value("status", json::object());
+    std::string key = object_key(md.value("namespace", ""), md.value("name", ""));
+    // New pod IPs continue after the ones handed out before.
+    unsigned a = 0, b = 0;
+    if (std::sscanf(status.value("podIP", "").c_str(), "10.244.%u.%u", &a, &b) == 2)
+      next_pod_ip_ = std::max<uint32_t>(next_pod_ip_, ((a << 8) | b) + 1);
+    // Running and finished pods: their scripted logs and outcome, timed from when they started.
+    std::string phase = status.value("phase", "");
+    if (phase != "Running" && phase != "Succeeded" && phase != "Failed") continue;
+    const json statuses = status.value("containerStatuses", json::array());
+    if (statuses.empty()) continue;
+    const json state = statuses[0].value("state", json::object());
+    std::string started_at = state.value("running", json::object()).value("startedAt", "");
+    if (started_at.empty())
+      started_at = state.value("terminated", json::object()).value("startedAt", "");
+    auto started_wall = util::parse_rfc3339(started_at);
+    if (!started_wall) continue;
+    auto started = now - std::chrono::duration_cast<Clock::duration>(now_wall - *started_wall);
+    script_logs(obj, key, started, *started_wall);
+    double run = annotation_seconds(obj, annotations::kRunSeconds, -1);
+    if (phase == "Running" && run >= 0 && obj["spec"].value("restartPolicy", "Always") != "Always")
+      exit_codes_[md.value("uid", "")] = {
+          scripted_exit_code(obj),
+          started + std::chrono::microseconds(static_cast<int64_t>(run * 1e6))};
   }
 }
 

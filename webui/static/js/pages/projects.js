@@ -39,7 +39,7 @@ export async function render(root, ctx) {
   const body = h('div', {'aria-busy': 'true'}, h('p', {class: 'loading'}, 'Loading…'));
   const admin = ctx.user.role === 'admin';
   root.append(pageHeader('My projects'),
-    admin ? h('p', {class: 'lead'}, 'As an admin you see every user\'s workspaces.') : null,
+    ...(admin ? [h('p', {class: 'lead'}, 'As an admin you see every user\'s workspaces.')] : []),
     msg.el, body);
 
   async function load() {
