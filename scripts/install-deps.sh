@@ -13,7 +13,7 @@ APT_PACKAGES=(
   python3 python3-kubernetes python3-yaml python3-jsonschema
   chromium nodejs npm
   openssl curl ca-certificates procps jq
-  wrk nginx-light linux-perf
+  wrk nginx-light linux-perf gdb
 )
 
 missing=()
