@@ -14,7 +14,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # No tests in the image build (they need kubectl and ../shared); CI runs them.
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_TESTS=OFF \
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_TESTS=OFF -DRC_BENCH=OFF \
  && ninja -C build remote-code \
  && strip --strip-debug -o /remote-code build/bin/remote-code
 

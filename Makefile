@@ -39,23 +39,14 @@ fmt-check:
 # Benchmarks against the simulator (about 20 minutes on 2 cores): bench/RESULTS.md, raw data in
 # bench/out/. Not part of `make test`, which runs the smoke version (test_bench_smoke.py).
 # BENCH_ARGS are passed to bench/run.py (e.g. --phases portal, --sizes 100,1000).
-# rc-bench is a target of the top-level build once CMakeLists.txt adds bench/; until then it is
-# built on its own against the static libraries of $(BUILD_DIR).
-RC_BENCH_IN_TREE := $(shell grep -qs 'add_subdirectory(bench)' CMakeLists.txt && echo yes)
-RC_BENCH := $(if $(RC_BENCH_IN_TREE),$(BUILD_DIR)/bin/rc-bench,$(BUILD_DIR)-bench/bin/rc-bench)
-define build_rc_bench
-	@$(if $(RC_BENCH_IN_TREE),ninja -C $(BUILD_DIR) -j $(JOBS) rc-bench,\
-	  cmake -S bench -B $(BUILD_DIR)-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    -DRC_BUILD_DIR=$(abspath $(BUILD_DIR)) >/dev/null && ninja -C $(BUILD_DIR)-bench -j $(JOBS))
-endef
 
 bench: build
-	$(build_rc_bench)
-	@/usr/bin/python3 bench/run.py --bin-dir $(BUILD_DIR)/bin --bench-bin $(RC_BENCH) $(BENCH_ARGS)
+	@ninja -C $(BUILD_DIR) -j $(JOBS) rc-bench
+	@/usr/bin/python3 bench/run.py --bin-dir $(BUILD_DIR)/bin --bench-bin $(BUILD_DIR)/bin/rc-bench $(BENCH_ARGS)
 
 bench-smoke: build
-	$(build_rc_bench)
-	@/usr/bin/python3 bench/run.py --smoke --bin-dir $(BUILD_DIR)/bin --bench-bin $(RC_BENCH) \
+	@ninja -C $(BUILD_DIR) -j $(JOBS) rc-bench
+	@/usr/bin/python3 bench/run.py --smoke --bin-dir $(BUILD_DIR)/bin --bench-bin $(BUILD_DIR)/bin/rc-bench \
 		--out $(BUILD_DIR)/bench-smoke --results $(BUILD_DIR)/bench-smoke/RESULTS.md
 
 clean:

@@ -104,8 +104,6 @@ def parse_args(argv):
         a.portal_workspaces, a.wrk_seconds, a.wrk_repeats = 3, 1, 1
     if a.bench_bin is None:
         a.bench_bin = os.path.join(a.bin_dir, "rc-bench")
-        if not os.path.exists(a.bench_bin):  # built on its own (bench/CMakeLists.txt)
-            a.bench_bin = os.path.join(ROOT, "build-bench", "bin", "rc-bench")
     return a
 
 
