@@ -21,7 +21,8 @@ build: deps
 # The tests run against an AddressSanitizer/UndefinedBehaviorSanitizer build.
 build-test: deps
 	@cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_SANITIZE=ON -DRC_TESTS=ON >/dev/null
-	@ninja -C $(TEST_BUILD_DIR) -j $(JOBS)
+	@start=$$(date +%s); ninja -C $(TEST_BUILD_DIR) -j $(JOBS) && \
+		echo "build-test: $$(($$(date +%s) - start))s"
 
 test: build-test
 	@bash tests/run-all.sh $(TEST_BUILD_DIR)

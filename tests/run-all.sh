@@ -14,16 +14,23 @@ passed=0
 failed=0
 failed_suites=()
 
+# Seconds per suite, printed at the end: CI has a time budget, and this shows where it goes.
+timings=()
+suite_started=$SECONDS
+
 record() {  # suite-name passed failed
   passed=$((passed + $2))
   failed=$((failed + $3))
   if (($3 > 0)); then failed_suites+=("$1"); fi
+  timings+=("$((SECONDS - suite_started))s $1")
+  suite_started=$SECONDS
 }
 
 echo "== unit tests"
 # Each tests/unit/*_test.cpp is its own GoogleTest binary; count test cases, not binaries.
 for bin in "$BUILD_DIR"/bin/*_test; do
   [[ -x $bin ]] || continue
+  suite_started=$SECONDS
   out=$("$bin" 2>&1)
   rc=$?
   p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p')
@@ -41,6 +48,7 @@ for suite in tests/integration tests/kubectl tests/python; do
   for t in "$suite"/test_*.py; do
     [[ -f $t ]] || continue
     echo "== $t"
+    suite_started=$SECONDS
     out=$($PY -m unittest -v "$t" 2>&1)
     rc=$?
     echo "$out" | tail -n 60
@@ -57,6 +65,7 @@ done
 
 if [[ -d tests/browser && -f tests/browser/run.sh ]]; then
   echo "== browser tests"
+  suite_started=$SECONDS
   out=$(bash tests/browser/run.sh "$BUILD_DIR" 2>&1)
   rc=$?
   echo "$out" | tail -n 40
@@ -66,6 +75,8 @@ if [[ -d tests/browser && -f tests/browser/run.sh ]]; then
 fi
 
 echo
+echo "seconds per suite (total ${SECONDS}s):"
+printf '  %s\n' "${timings[@]}"
 if ((${#failed_suites[@]})); then echo "failed suites: ${failed_suites[*]}"; fi
 echo "$passed passed, $failed failed"
 ((failed == 0))
