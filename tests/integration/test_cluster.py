@@ -20,19 +20,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import Sim  # noqa: E402
+from simharness import Sim, condition  # noqa: E402
 
 GPU_TOLERATION = """
       tolerations:
       - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}"""
-
-
-def condition(obj, ctype):
-    """The condition of that type in obj.status.conditions, or None."""
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
 
 
 def is_true(obj, ctype):

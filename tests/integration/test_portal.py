@@ -31,10 +31,9 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import ROOT, Sim  # noqa: E402
+from simharness import ROOT, PodScripts, Sim  # noqa: E402
 from portalharness import ADMIN, ADMIN_PASSWORD, Portal  # noqa: E402
 
-SIM = "sim.remotecode.dev/"
 PASSWORD = "correct-horse-1"
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "too_large",
@@ -245,8 +244,7 @@ class PortalApi(PortalCase):
 
     @classmethod
     def fixtures(cls):
-        cls.scripts = {}
-        cls.put_scripts()
+        cls.scripts = PodScripts(cls.sim)
         cls.admin = cls.admin_client()
         cls.create_user(cls.admin, "alice")
         cls.create_user(cls.admin, "bob")
@@ -259,9 +257,9 @@ class PortalApi(PortalCase):
                               ("mx-share", {"enabled": True})):
             cls.must(cls.admin.post("/api/v1/templates", {"name": name, "spec": tpl_spec(sharing)}),
                      201, "creating template " + name)
-        cls.script("rc-alice", "job-name=mx-job-0", run_seconds="0.5",
-                   log="step one\nremotecode.metric loss=1 step=1")
-        cls.script("rc-alice", "job-name=mx-stop-0", run_seconds="600")
+        cls.scripts.set("rc-alice", "job-name=mx-job-0", run_seconds="0.5",
+                        log="step one\nremotecode.metric loss=1 step=1")
+        cls.scripts.set("rc-alice", "job-name=mx-stop-0", run_seconds="600")
         for client, name in ((cls.a, "mx-ws"), (cls.a, "fa-ws"), (cls.b, "b-ws")):
             cls.create_ws(client, name)
         for name in ("mx-job", "mx-stop"):
@@ -269,23 +267,6 @@ class PortalApi(PortalCase):
         cls.mx_token = cls.wait_share(cls.admin, "mx-share")["token"]
         cls.wait_ok(cls.a, "/api/v1/jobs/mx-job", lambda j: j.get("pods"),
                     what="the pod of mx-job")
-
-    @classmethod
-    def script(cls, ns, selector, **annotations):
-        """Pods created from now on in `ns` matching `selector` behave as annotated."""
-        cls.scripts[(ns, selector)] = {SIM + k.replace("_", "-"): str(v)
-                                       for k, v in annotations.items()}
-        cls.put_scripts()
-
-    @classmethod
-    def put_scripts(cls):
-        rules = [{"namespace": n, "selector": s, "annotations": a}
-                 for (n, s), a in cls.scripts.items()]
-        # Without run-seconds a training pod would run for ever.
-        rules.append({"namespace": "", "selector": "remotecode.dev/kind=trainingjob",
-                      "annotations": {SIM + "run-seconds": "0.5"}})
-        status, _, body = cls.sim.request("PUT", "/sim/pod-scripts", rules)
-        assert status == 200, body
 
     @classmethod
     def create_ws(cls, client, name, spec=None):
@@ -921,8 +902,8 @@ class PortalApi(PortalCase):
     def test_jobs_submit_filter_logs_stop_metrics(self):
         a = self.a
         log = "epoch 1\nremotecode.metric loss=0.5 step=1\nremotecode.metric loss=0.25 step=2\ndone"
-        self.script("rc-alice", "job-name=fit-0", run_seconds="1", log=log)
-        self.script("rc-alice", "job-name=slow-0", run_seconds="600")
+        self.scripts.set("rc-alice", "job-name=fit-0", run_seconds="1", log=log)
+        self.scripts.set("rc-alice", "job-name=slow-0", run_seconds="600")
         before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
         body = self.must(a.post("/api/v1/jobs", {"name": "fit", "spec": job_spec()}), 201)
         self.assertEqual(set(body) - {"pods"}, OBJECT_KEYS)

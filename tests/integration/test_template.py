@@ -16,19 +16,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import ROOT, Sim  # noqa: E402
+from simharness import ROOT, SIM_ANNOTATION as SIM, Sim, condition  # noqa: E402
 from operatorharness import Operator  # noqa: E402
 
 NS = "remote-code-system"
 REGISTRY = "registry.test:5000/rc"
-SIM = "sim.remotecode.dev/"
-
-
-def condition(obj, ctype):
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
 
 
 def build_template(name, steps, **spec):

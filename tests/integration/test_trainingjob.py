@@ -23,18 +23,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import ROOT, Sim  # noqa: E402
+from simharness import ROOT, PodScripts, Sim, condition  # noqa: E402
 from operatorharness import Operator  # noqa: E402
 
 API = "/apis/remotecode.dev/v1alpha1"
-SIM = "sim.remotecode.dev/"
-
-
-def condition(obj, ctype):
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
 
 
 def env_of(container):
@@ -76,8 +68,7 @@ class TrainingJobCase(unittest.TestCase):
         cls.sim = Sim("--job-backoff-seconds", "0.5")
         cls.op = Operator(cls.sim, "--metrics-poll-seconds", "1",
                           "--notify-webhook-url", cls.webhook.url, *cls.operator_flags)
-        cls.scripts = {}
-        cls.put_scripts()
+        cls.scripts = PodScripts(cls.sim)
 
     @classmethod
     def tearDownClass(cls):
@@ -92,24 +83,6 @@ class TrainingJobCase(unittest.TestCase):
     def namespace(self, ns):
         self.sim.kubectl("create", "namespace", ns)
         return ns
-
-    @classmethod
-    def script(cls, ns, selector, **annotations):
-        """Pods created from now on in `ns` matching `selector` behave as annotated."""
-        cls.scripts[(ns, selector)] = {SIM + k.replace("_", "-"): str(v)
-                                       for k, v in annotations.items()}
-        cls.put_scripts()
-
-    @classmethod
-    def put_scripts(cls):
-        rules = [{"namespace": n, "selector": s, "annotations": a}
-                 for (n, s), a in cls.scripts.items()]
-        # The simulated kubelet runs a pod without run-seconds for ever: every training pod
-        # finishes after half a second unless a rule above (the first match wins) says otherwise.
-        rules.append({"namespace": "", "selector": "remotecode.dev/kind=trainingjob",
-                      "annotations": {SIM + "run-seconds": "0.5"}})
-        status, _, body = cls.sim.request("PUT", "/sim/pod-scripts", rules)
-        assert status == 200, body
 
     def create(self, ns, name, spec, check=True):
         obj = {"apiVersion": "remotecode.dev/v1alpha1", "kind": "TrainingJob",
@@ -135,16 +108,8 @@ class TrainingJobCase(unittest.TestCase):
                 and (reason is None or e["reason"] == reason)]
 
     def wait_phase(self, ns, name, phase, timeout=40):
-        def reached():
-            t = self.tj(ns, name)
-            return t if t and (t.get("status") or {}).get("phase") == phase else None
-        try:
-            return self.sim.wait_for(reached, timeout=timeout, what="%s/%s %s" % (ns, name, phase))
-        except AssertionError:
-            raise AssertionError(
-                "trainingjob %s/%s never became %s: %s\n--- operator log ---\n%s" % (
-                    ns, name, phase, json.dumps(self.tj(ns, name), indent=1),
-                    self.op.logs()[-4000:]))
+        return self.op.wait_phase("trainingjob %s/%s" % (ns, name), lambda: self.tj(ns, name),
+                                  phase, timeout)
 
     def patch(self, ns, name, patch):
         self.sim.kubectl("patch", "-n", ns, "trainingjob", name, "--type", "merge", "-p",
@@ -202,7 +167,7 @@ class TrainingJobFlows(TrainingJobCase):
         self.sim.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
             "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus"},
             "spec": {"hard": {"requests.nvidia.com/gpu": "2"}}}))
-        self.script(ns, "remotecode.dev/kind=trainingjob", run_seconds=4)
+        self.scripts.set(ns, "remotecode.dev/kind=trainingjob", run_seconds=4)
         spec = {"image": "busybox", "resources": {"gpus": 2}}
         self.create(ns, "first", spec)
         self.wait_phase(ns, "first", "Running", timeout=20)
@@ -299,8 +264,8 @@ class TrainingJobFlows(TrainingJobCase):
 
     def test_metric_lines_reach_status(self):
         ns = self.namespace("metrics")
-        self.script(ns, "remotecode.dev/name=curve", run_seconds=1,
-                    log="remotecode.metric loss=0.5 step=1\nremotecode.metric loss=0.25 step=2")
+        self.scripts.set(ns, "remotecode.dev/name=curve", run_seconds=1,
+                         log="remotecode.metric loss=0.5 step=1\nremotecode.metric loss=0.25 step=2")
         self.create(ns, "curve", {"image": "busybox"})
         t = self.wait_phase(ns, "curve", "Succeeded")
         run = t["status"]["runs"][0]
@@ -309,7 +274,7 @@ class TrainingJobFlows(TrainingJobCase):
 
     def test_a_failing_run_fails_the_job_and_retries_are_honoured(self):
         ns = self.namespace("failing")
-        self.script(ns, "remotecode.dev/name=broken", exit_code=1)
+        self.scripts.set(ns, "remotecode.dev/name=broken", exit_code=1)
         self.create(ns, "broken", {"image": "busybox"})
         t = self.wait_phase(ns, "broken", "Failed")
         self.assertEqual(t["status"]["runsFailed"], 1)
@@ -317,14 +282,14 @@ class TrainingJobFlows(TrainingJobCase):
         self.assertIn("completionTime", t["status"])
         self.sim.wait_for(lambda: self.events(ns, "broken", "Failed"), what="event ns, 'broken', 'Failed'")
 
-        self.script(ns, "remotecode.dev/name=flaky", fail_attempts=1)
+        self.scripts.set(ns, "remotecode.dev/name=flaky", fail_attempts=1)
         self.create(ns, "flaky", {"image": "busybox", "retries": 1})
         self.wait_phase(ns, "flaky", "Succeeded")
         self.assertEqual(self.job(ns, "flaky-0")["status"].get("failed"), 1)
 
     def test_suspend_stops_and_resume_finishes(self):
         ns = self.namespace("pause")
-        self.script(ns, "remotecode.dev/name=long", run_seconds=60)
+        self.scripts.set(ns, "remotecode.dev/name=long", run_seconds=60)
         self.create(ns, "long", {"image": "busybox", "resources": {"gpus": 1}})
         self.wait_phase(ns, "long", "Running")
         self.patch(ns, "long", {"spec": {"suspend": True}})
@@ -338,7 +303,7 @@ class TrainingJobFlows(TrainingJobCase):
             what="pods gone")
         self.sim.wait_for(lambda: self.events(ns, "long", "Stopped"), what="event ns, 'long', 'Stopped'")
 
-        self.script(ns, "remotecode.dev/name=long", run_seconds=1)
+        self.scripts.set(ns, "remotecode.dev/name=long", run_seconds=1)
         self.patch(ns, "long", {"spec": {"suspend": False}})
         self.wait_phase(ns, "long", "Succeeded")
         self.sim.wait_for(lambda: self.events(ns, "long", "Resumed"), what="event ns, 'long', 'Resumed'")
@@ -405,7 +370,7 @@ class TrainingJobFlows(TrainingJobCase):
         self.sim.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
             "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus"},
             "spec": {"hard": {"requests.nvidia.com/gpu": "1"}}}))
-        self.script(ns, "remotecode.dev/name=blocker", run_seconds=120)
+        self.scripts.set(ns, "remotecode.dev/name=blocker", run_seconds=120)
         self.create(ns, "blocker", {"image": "busybox", "resources": {"gpus": 1}})
         self.wait_phase(ns, "blocker", "Running")
         self.create(ns, "edited", {"image": "busybox:1", "resources": {"gpus": 1}})
@@ -482,7 +447,7 @@ class MaxRunningJobs(TrainingJobCase):
 
     def test_the_cluster_wide_limit_runs_one_at_a_time(self):
         ns = self.namespace("limited")
-        self.script(ns, "remotecode.dev/kind=trainingjob", run_seconds=2)
+        self.scripts.set(ns, "remotecode.dev/kind=trainingjob", run_seconds=2)
         self.create(ns, "one", {"image": "busybox"})
         self.wait_phase(ns, "one", "Running", timeout=20)
         self.create(ns, "two", {"image": "busybox"})

@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import Sim  # noqa: E402
+from simharness import Sim, condition  # noqa: E402
 from operatorharness import Operator  # noqa: E402
 
 API = "/apis/remotecode.dev/v1alpha1"
@@ -30,13 +30,6 @@ CHILDREN = {  # kind -> collection path under a namespace, and the child's name 
     "NetworkPolicy": ("/apis/networking.k8s.io/v1/namespaces/%s/networkpolicies/", ""),
     "PersistentVolumeClaim": ("/api/v1/namespaces/%s/persistentvolumeclaims/", "-home"),
 }
-
-
-def condition(obj, ctype):
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
 
 
 def template_yaml(name, image="registry.example/ide:1", max_gpus=4, repository=None, ide="vscode"):
@@ -108,15 +101,8 @@ class WorkspaceCase(unittest.TestCase):
         return self.get(path % ns + name + suffix)
 
     def wait_phase(self, ns, name, phase, timeout=30):
-        def ready():
-            w = self.ws(ns, name)
-            return w if w and (w.get("status") or {}).get("phase") == phase else None
-        try:
-            return self.sim.wait_for(ready, timeout=timeout, what="%s/%s %s" % (ns, name, phase))
-        except AssertionError:
-            raise AssertionError("workspace %s/%s never became %s: %s\n--- operator log ---\n%s" % (
-                ns, name, phase, json.dumps(self.ws(ns, name), indent=1),
-                self.op.logs()[-3000:]))
+        return self.op.wait_phase("workspace %s/%s" % (ns, name), lambda: self.ws(ns, name),
+                                  phase, timeout)
 
     def patch_ws(self, ns, name, patch):
         self.sim.kubectl("patch", "-n", ns, "workspace", name, "--type", "merge", "-p",

@@ -22,19 +22,18 @@ Run with Debian's python (RC_README_SHOW=1 prints what the commands printed):
     /usr/bin/python3 -m unittest -v tests/kubectl/test_readme.py
 """
 import glob
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import OPENAPI_V3, ROOT, binary  # noqa: E402
+from simharness import ROOT, binary  # noqa: E402
+from devharness import Dev  # noqa: E402
 
 README = os.path.join(ROOT, "README.md")
 TROUBLESHOOTING = os.path.join(ROOT, "docs", "troubleshooting.md")
@@ -101,61 +100,6 @@ def readme_commands():
     return [c for block in fenced_blocks(text, "sh") for c in commands_of(block)]
 
 
-class Dev:
-    """`remote-code dev` on free ports and a temporary state folder, as `make dev` runs it."""
-
-    def __init__(self):
-        self.state = tempfile.mkdtemp(prefix="rc-readme-")
-        self.log_path = os.path.join(self.state, "dev.log")
-        self.log = open(self.log_path, "w")
-        args = [binary(), "dev", "--listen", "127.0.0.1:0", "--portal-listen", "127.0.0.1:0",
-                "--state-dir", self.state, "--pod-start-seconds", "0.2"]
-        if os.path.isdir(OPENAPI_V3):  # as the Makefile's dev target does
-            args += ["--openapi-dir", OPENAPI_V3]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        lines = []
-        for line in self.proc.stdout:
-            lines.append(line)
-            if line.startswith("Press Ctrl-C"):
-                break
-        self.out = "".join(lines)
-        if "remote-code dev: ready" not in self.out:
-            self.stop()
-            raise AssertionError("remote-code dev did not start:\n%s%s" % (self.out, self.logs()))
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        fields = {}
-        for line in lines:
-            key, sep, value = line.strip().partition(":")
-            if sep:
-                fields[key] = value.strip()
-        self.portal = fields["portal"].rstrip("/")
-        self.password = fields["admin password"]
-        self.env = dict(os.environ, KUBECONFIG=os.path.join(self.state, "kubeconfig"))
-
-    def kubectl_json(self, *args):
-        p = subprocess.run(["kubectl", *args, "-o", "json"], capture_output=True, text=True,
-                           env=self.env, timeout=60)
-        if p.returncode != 0:
-            raise AssertionError("kubectl %s: %s" % (" ".join(args), p.stderr))
-        return json.loads(p.stdout)
-
-    def logs(self):
-        if not self.log.closed:
-            self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
 def session_folder(state):
     """A folder that looks like the repository after `make dev`: links to its files, and
     `.state` linked to the dev's state folder."""
@@ -170,18 +114,20 @@ def session_folder(state):
 class ReadmeCommands(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dev = Dev()
+        cls.dev = Dev(openapi=True)
         cls.folder = session_folder(cls.dev.state)
 
     @classmethod
     def tearDownClass(cls):
-        cls.dev.stop()
-        text = cls.dev.logs()
+        try:
+            cls.dev.interrupt()
+        finally:
+            cls.dev.kill()
+        reports, text = cls.dev.sanitizer_reports(), cls.dev.logs()
         shutil.rmtree(cls.folder, ignore_errors=True)
         shutil.rmtree(cls.dev.state, ignore_errors=True)
-        for bad in ("ERROR: AddressSanitizer", "runtime error:"):
-            if bad in text:
-                raise AssertionError("remote-code dev reported %r:\n%s" % (bad, text))
+        if reports:
+            raise AssertionError("remote-code dev reported %r:\n%s" % (reports, text))
 
     def run_session(self, commands):
         """Runs the commands in one bash, stopping at the first that fails; returns

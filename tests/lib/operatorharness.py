@@ -4,6 +4,7 @@ Operator(sim, *flags) applies the CRDs in crds/ to the simulator, starts the ope
 simulator's kubeconfig (no metrics or probe ports, so tests can run side by side) and waits for
 its ready line. stop() ends it and fails the test if it crashed or a sanitizer reported.
 """
+import json
 import os
 import subprocess
 import threading
@@ -40,6 +41,18 @@ class Operator:
             self.proc.wait(timeout=10)
             raise RuntimeError("operator did not start: %r\n%s" % (line, self.logs()))
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def wait_phase(self, kind, fetch, phase, timeout):
+        """Waits until fetch() returns an object in `phase` and returns it; on time-out the
+        object and the end of this operator's log are in the failure."""
+        def reached():
+            obj = fetch()
+            return obj if obj and (obj.get("status") or {}).get("phase") == phase else None
+        try:
+            return self.sim.wait_for(reached, timeout=timeout, what="%s %s" % (kind, phase))
+        except AssertionError:
+            raise AssertionError("%s never became %s: %s\n--- operator log ---\n%s" % (
+                kind, phase, json.dumps(fetch(), indent=1), self.logs()[-4000:]))
 
     def logs(self):
         self.log.flush()

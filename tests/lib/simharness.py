@@ -17,6 +17,18 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 OPENAPI_V3 = os.path.join(SHARED, "k8s-openapi", "v3")
 
 
+# The prefix of the annotations through which the simulated kubelet is scripted.
+SIM_ANNOTATION = "sim.remotecode.dev/"
+
+
+def condition(obj, ctype):
+    """The condition of that type in obj.status.conditions, or None."""
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
 def binary():
     return os.environ.get("RC_BIN", os.path.join(ROOT, "build-asan", "bin", "remote-code"))
 
@@ -112,3 +124,30 @@ class Sim:
         if self.proc.returncode not in (0, -15):
             raise AssertionError("simulator exited with %s:\n%s" % (self.proc.returncode,
                                                                     open(self.log_path).read()[-4000:]))
+
+
+class PodScripts:
+    """How the simulated kubelet runs the pods created from now on (/sim/pod-scripts).
+
+    Rules match by namespace and label selector; the first match wins. The kubelet runs a pod
+    without run-seconds for ever, so a last rule ends every training pod after half a second.
+    """
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.rules = {}
+        self.put()
+
+    def set(self, ns, selector, **annotations):
+        """Pods in `ns` matching `selector` behave as annotated (run_seconds -> run-seconds)."""
+        self.rules[(ns, selector)] = {SIM_ANNOTATION + k.replace("_", "-"): str(v)
+                                      for k, v in annotations.items()}
+        self.put()
+
+    def put(self):
+        rules = [{"namespace": n, "selector": s, "annotations": a}
+                 for (n, s), a in self.rules.items()]
+        rules.append({"namespace": "", "selector": "remotecode.dev/kind=trainingjob",
+                      "annotations": {SIM_ANNOTATION + "run-seconds": "0.5"}})
+        status, _, body = self.sim.request("PUT", "/sim/pod-scripts", rules)
+        assert status == 200, body

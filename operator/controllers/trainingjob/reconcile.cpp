@@ -28,6 +28,8 @@ constexpr const char* kAdmissionKey = "@admission";
 // The admission pass runs on every relevant change, and this often regardless.
 constexpr auto kAdmissionResync = std::chrono::seconds(30);
 constexpr auto kAdmissionRetry = std::chrono::seconds(2);
+// How soon a finished run's log is read again after the last read failed.
+constexpr auto kFinalMetricsRetry = std::chrono::seconds(5);
 
 struct Informers {
   std::shared_ptr<runtime::Informer> trainingjobs, jobs, services, pods, quotas, nodes, deployments,
@@ -161,6 +163,7 @@ Result TrainingJobReconciler::reconcile(const std::string& key) {
   }
   if (auto r = expire(tj, spec, status)) return *r;
   if (any_running) return Result::after(std::chrono::seconds(config_.metrics_poll_seconds));
+  if (metrics_.final_read_pending(key)) return Result::after(kFinalMetricsRetry);
   return Result::done();
 }
 

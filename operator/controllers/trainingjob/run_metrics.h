@@ -21,16 +21,22 @@ class RunMetricsReader {
   RunMetricsReader(std::shared_ptr<kube::Client> client, std::shared_ptr<runtime::Informer> pods,
                    std::chrono::seconds poll_interval);
 
-  // The metrics of `job`'s log when a read is due (and succeeded), else nullopt.
+  // The metrics of `job`'s log when a read is due (and succeeded), else nullopt. Once a finished
+  // run's log has been read, every later call returns that same summary without reading again,
+  // so a status update that failed (409, 500) loses nothing on the next reconcile.
   std::optional<MetricSummary> read_if_due(const std::string& trainingjob_key,
                                            const nlohmann::json& job, bool finished);
+  // Whether a finished run's last read failed and should be tried again (a few times at most).
+  bool final_read_pending(const std::string& trainingjob_key);
   // Drops what is remembered about a TrainingJob's runs (it is gone).
   void forget(const std::string& trainingjob_key);
 
  private:
   struct ReadState {
     std::chrono::steady_clock::time_point last_read{};
-    bool final_read = false;
+    bool final_read = false;  // the finished run's log was read (or its pod is gone)
+    std::optional<MetricSummary> final_summary;
+    int final_failures = 0;
   };
   runtime::ObjectPtr rank0_pod(const nlohmann::json& job) const;
 

@@ -104,6 +104,24 @@ export const put = (path, body, options = {}) => request('PUT', path, {...option
 export const patch = (path, body, options = {}) => request('PATCH', path, {...options, body});
 export const del = (path, options) => request('DELETE', path, options);
 
+// A page's list: GET `path` and return its `field` (items by default), or null when the request
+// failed (the message is shown in `msg`) or the page was left meanwhile. `busy` stops being
+// aria-busy once there is something to show. options.query is passed on; options.onError(e),
+// when given, handles an error instead of `msg` (it returns true when it did).
+export async function loadList(ctx, msg, busy, path, options = {}) {
+  let answer;
+  try {
+    answer = await get(path, {query: options.query});
+  } catch (e) {
+    if (!ctx.alive) return null;
+    if (!(options.onError && options.onError(e))) msg.error(e.message);
+    return null;
+  }
+  if (!ctx.alive) return null;
+  busy.removeAttribute('aria-busy');
+  return (answer && answer[options.field || 'items']) || [];
+}
+
 // One path segment, escaped (names come from users and the API).
 export function seg(name) {
   return encodeURIComponent(name);

@@ -115,22 +115,14 @@ export async function render(root, ctx) {
   }
 
   async function load() {
-    let items;
-    try {
-      items = (await api.get('/api/v1/datasets')).items || [];
-    } catch (e) {
-      if (!ctx.alive) return;
+    const items = await api.loadList(ctx, msg, list, '/api/v1/datasets', {onError: (e) => {
       list.removeAttribute('aria-busy');
-      if (e.status === 503) {
-        replace(list, emptyState('Datasets are not set up on this portal.', e.message));
-        form.hidden = true;
-      } else {
-        msg.error(e.message);
-      }
-      return;
-    }
-    if (!ctx.alive) return;
-    list.removeAttribute('aria-busy');
+      if (e.status !== 503) return false;
+      replace(list, emptyState('Datasets are not set up on this portal.', e.message));
+      form.hidden = true;
+      return true;
+    }});
+    if (!items) return;
     if (!items.length) {
       replace(list, emptyState('No datasets yet.', 'Upload a file above; it appears here when complete.'));
       return;

@@ -236,16 +236,9 @@ export async function render(root, ctx) {
   }
 
   async function load() {
-    let items;
     const q = query();
-    try {
-      items = (await api.get('/api/v1/jobs', {query: q})).items || [];
-    } catch (e) {
-      if (ctx.alive) msg.error(e.message);
-      return;
-    }
-    if (!ctx.alive) return;
-    list.removeAttribute('aria-busy');
+    const items = await api.loadList(ctx, msg, list, '/api/v1/jobs', {query: q});
+    if (!items) return;
     if (!items.length) {
       const filtered = q.status || q.name || q.since;
       replace(list, filtered

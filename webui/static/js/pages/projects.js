@@ -43,15 +43,8 @@ export async function render(root, ctx) {
     msg.el, body);
 
   async function load() {
-    let items;
-    try {
-      items = (await api.get('/api/v1/workspaces')).items || [];
-    } catch (e) {
-      if (ctx.alive) msg.error(e.message);
-      return;
-    }
-    if (!ctx.alive) return;
-    body.removeAttribute('aria-busy');
+    const items = await api.loadList(ctx, msg, body, '/api/v1/workspaces');
+    if (!items) return;
     if (!items.length) {
       replace(body, emptyState('You have no projects yet.',
         'Projects are workspaces: a browser IDE with GPUs and a home directory that stays.',

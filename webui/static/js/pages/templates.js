@@ -304,15 +304,8 @@ export async function render(root, ctx) {
   }
 
   async function load() {
-    let items;
-    try {
-      items = (await api.get('/api/v1/templates')).items || [];
-    } catch (e) {
-      if (ctx.alive) msg.error(e.message);
-      return;
-    }
-    if (!ctx.alive) return;
-    list.removeAttribute('aria-busy');
+    const items = await api.loadList(ctx, msg, list, '/api/v1/templates');
+    if (!items) return;
     if (!items.length) {
       replace(list, emptyState('No templates yet.',
         'A template is what workspaces and jobs are made from: an image, a repository and the GPUs they get.',

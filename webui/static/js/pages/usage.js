@@ -41,15 +41,8 @@ export async function render(root, ctx) {
     msg.el, body);
 
   async function load() {
-    let users;
-    try {
-      users = (await api.get('/api/v1/usage')).users || [];
-    } catch (e) {
-      if (ctx.alive) msg.error(e.message);
-      return;
-    }
-    if (!ctx.alive) return;
-    body.removeAttribute('aria-busy');
+    const users = await api.loadList(ctx, msg, body, '/api/v1/usage', {field: 'users'});
+    if (!users) return;
     if (!users.length) {
       replace(body, emptyState('No usage to show yet.'));
       return;

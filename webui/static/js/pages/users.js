@@ -51,15 +51,8 @@ export async function render(root, ctx) {
   });
 
   async function load() {
-    let items;
-    try {
-      items = (await api.get('/api/v1/users')).items || [];
-    } catch (e) {
-      if (ctx.alive) msg.error(e.message);
-      return;
-    }
-    if (!ctx.alive) return;
-    list.removeAttribute('aria-busy');
+    const items = await api.loadList(ctx, msg, list, '/api/v1/users');
+    if (!items) return;
     if (!items.length) {
       replace(list, emptyState('No accounts yet.'));
       return;
