@@ -289,6 +289,9 @@ class BodyStream {
 template <class Stream>
 void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& opt,
            const std::atomic<bool>& stopping, Request base) {
+  auto log_path = [&opt](const std::string& path) {
+    return opt.loggable_path ? opt.loggable_path(path) : path;
+  };
   beast::flat_buffer buffer;
   for (;;) {
     beast::error_code ec;
@@ -334,9 +337,10 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
     } catch (const std::exception& e) {
       // A client that goes away mid-upload is not a failure of the server.
       if (streamed && streamed->broken())
-        spdlog::info("http: {} {}: {}", req.method, req.path, e.what());
+        spdlog::info("http: {} {}: {}", req.method, log_path(req.path), e.what());
       else
-        spdlog::error("http: handler for {} {} failed: {}", req.method, req.path, e.what());
+        spdlog::error("http: handler for {} {} failed: {}", req.method, log_path(req.path),
+                      e.what());
       res = Response::json(500, R"({"error":"internal","message":"internal server error"})");
     }
     req.read_body = nullptr;
@@ -367,7 +371,7 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
       try {
         res.stream(sink);
       } catch (const std::exception& e) {
-        spdlog::error("http: stream for {} failed: {}", req.path, e.what());
+        spdlog::error("http: stream for {} failed: {}", log_path(req.path), e.what());
         return;
       }
       if (sink.failed()) return;

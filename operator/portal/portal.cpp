@@ -189,6 +189,7 @@ void Portal::start() {
   // Each connection is a thread: bound them, and close connections that only sit there.
   so.max_connections = 1024;
   so.idle_timeout_seconds = 300;
+  so.loggable_path = loggable_path;
   so.stream_request_body = [](const http::Request& r) {
     return r.method == "POST" && r.path.rfind("/api/v1/datasets/", 0) == 0;
   };

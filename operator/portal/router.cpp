@@ -96,16 +96,6 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
   return true;
 }
 
-// The path as it may be logged: share tokens are credentials, so they never reach the logs.
-std::string loggable_path(const std::string& path) {
-  for (const std::string prefix : {"/api/v1/shared/", "/share/"}) {
-    if (path.rfind(prefix, 0) != 0) continue;
-    auto end = path.find('/', prefix.size());
-    return prefix + "<token>" + (end == std::string::npos ? "" : path.substr(end));
-  }
-  return path;
-}
-
 bool changes_state(const std::string& method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
@@ -126,6 +116,16 @@ http::Response from_api_error(const kube::ApiError& e) {
 }
 
 }  // namespace
+
+// The path as it may be logged: share tokens are credentials, so they never reach the logs.
+std::string loggable_path(const std::string& path) {
+  for (const std::string prefix : {"/api/v1/shared/", "/share/"}) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    auto end = path.find('/', prefix.size());
+    return prefix + "<token>" + (end == std::string::npos ? "" : path.substr(end));
+  }
+  return path;
+}
 
 Router::Router(Authenticator authenticate, CsrfCheck check_csrf)
     : authenticate_(std::move(authenticate)), check_csrf_(std::move(check_csrf)) {}

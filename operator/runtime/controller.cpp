@@ -98,6 +98,10 @@ void Controller::worker() {
       queue_->add_rate_limited(*key);
       result = "error";
       if (options_.metrics) options_.metrics->reconcile_error(name_);
+    } catch (const CacheBehind& e) {
+      spdlog::debug("controller {}: reconcile {}: {}", name_, *key, e.what());
+      queue_->add_rate_limited(*key);
+      result = "error";
     } catch (const std::exception& e) {
       spdlog::warn("controller {}: reconcile {} failed: {}", name_, *key, e.what());
       queue_->add_rate_limited(*key);

@@ -33,13 +33,17 @@ std::string human_duration(int64_t s) {
 
 namespace {
 
-std::string age(const json& obj) {
-  auto t = util::parse_rfc3339(obj["metadata"].value("creationTimestamp", ""));
+std::string since(const std::string& timestamp) {
+  auto t = util::parse_rfc3339(timestamp);
   if (!t) return "<unknown>";
   auto secs =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *t)
           .count();
   return human_duration(secs);
+}
+
+std::string age(const json& obj) {
+  return since(obj["metadata"].value("creationTimestamp", ""));
 }
 
 json col(const std::string& name, const std::string& type, const std::string& desc,
@@ -353,6 +357,9 @@ json table_row(const ResourceType& rt, const json& obj, const std::string& inclu
       auto vals = eval_jsonpath(obj, pc.value("jsonPath", ""));
       if (vals.empty()) {
         cells.push_back(nullptr);
+      } else if (vals.size() == 1 && pc.value("type", "") == "date" && vals[0].is_string()) {
+        // As the apiserver's table convertor does: a date column shows how long ago, as AGE does.
+        cells.push_back(since(vals[0].get<std::string>()));
       } else if (vals.size() == 1) {
         cells.push_back(vals[0].is_structured() ? json(vals[0].dump()) : vals[0]);
       } else {

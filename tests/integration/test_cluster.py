@@ -351,7 +351,7 @@ apiVersion: batch/v1
 kind: Job
 metadata: {name: brief}
 spec:
-  ttlSecondsAfterFinished: 1
+  ttlSecondsAfterFinished: 4
   template:
     metadata:
       annotations: {sim.remotecode.dev/run-seconds: "0.2"}
@@ -359,9 +359,11 @@ spec:
       restartPolicy: Never
       containers: [{name: main, image: busybox}]
 """)
+        # 4 s, not 1: on a loaded machine a poll can miss a shorter window between Complete
+        # and the deletion.
         self.wait_obj(ns, "job", "brief", lambda j: is_true(j, "Complete"), "job brief Complete")
         self.assertEqual(len(self.pods(ns)), 1)
-        self.wait_gone(ns, "job", "brief", timeout=10)
+        self.wait_gone(ns, "job", "brief", timeout=15)
         self.sim.wait_for(lambda: self.pods(ns) == [], timeout=10, what="the job's pods to go")
 
     def test_resource_quota_limits_gpu_pods(self):
@@ -625,6 +627,34 @@ spec:
         term = pod["status"]["containerStatuses"][0]["state"]["terminated"]
         self.assertEqual((term["exitCode"], term["reason"]), (0, "Completed"))
         self.assertGreaterEqual(elapsed, 1.5, "a 1.5 s container finished %.2f s after creation" % elapsed)
+
+    def test_pod_starts_after_its_start_seconds(self):
+        # Like an image pull: the pod is scheduled but its container waits, even when the pod
+        # changes meanwhile (a label here), and then starts.
+        ns = self.namespace("start-seconds")
+        started = time.time()
+        self.apply(ns, """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pulling
+  annotations: {sim.remotecode.dev/start-seconds: "2", sim.remotecode.dev/run-seconds: "60"}
+spec:
+  restartPolicy: Never
+  containers: [{name: main, image: busybox}]
+""")
+        pod = self.wait_obj(ns, "pod", "pulling", lambda p: p["status"].get("startTime"),
+                            "the kubelet to take pod pulling")
+        self.sim.kubectl("label", "pod", "pulling", "-n", ns, "touched=yes")
+        pod = self.sim.kubectl_json("get", "pod", "pulling", "-n", ns)
+        if time.time() - started < 1.5:
+            self.assertEqual(pod["status"]["phase"], "Pending")
+            waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+            self.assertEqual(waiting["reason"], "ContainerCreating")
+        pod = self.wait_obj(ns, "pod", "pulling", lambda p: p["status"].get("phase") == "Running",
+                            "pod pulling to run")
+        elapsed = time.time() - started
+        self.assertGreaterEqual(elapsed, 2, "a 2 s start ran %.2f s after creation" % elapsed)
 
     DEPLOYMENT = """
 apiVersion: apps/v1

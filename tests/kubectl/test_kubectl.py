@@ -110,6 +110,8 @@ spec: {size: 3, color: blue}
         out = self.k("get", "wd", "w1").stdout.splitlines()
         self.assertEqual(out[0].split(), ["NAME", "SIZE", "PHASE", "AGE"])
         self.assertEqual(out[1].split()[:2], ["w1", "3"])
+        # A date column reads as an age, as on a real cluster ("4s"), not as a timestamp.
+        self.assertRegex(out[1].split()[-1], r"^\d+s$")
         wide = self.k("get", "wd", "w1", "-o", "wide").stdout.splitlines()
         self.assertEqual(wide[0].split(), ["NAME", "SIZE", "PHASE", "COLOR", "AGE"])
         self.assertIn("blue", wide[1])

@@ -14,6 +14,11 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "remotecode/http/server.h"
 
 namespace rc::http {
@@ -74,6 +79,9 @@ class StreamServer : public ::testing::Test {
     opt.stream_request_body = [](const Request& r) {
       return r.method == "POST" && r.path.rfind("/upload/", 0) == 0;
     };
+    opt.loggable_path = [](const std::string& path) {
+      return path.rfind("/fail/", 0) == 0 ? std::string("/fail/<secret>") : path;
+    };
     server_ = std::make_unique<Server>(opt, [this](Request& r) { return handle(r); });
     server_->start();
   }
@@ -85,6 +93,7 @@ class StreamServer : public ::testing::Test {
       seen_.push_back(r.method + " " + r.path);
     }
     if (r.path == "/upload/refuse") return Response::json(413, R"({"error":"too_large"})");
+    if (r.path.rfind("/fail/", 0) == 0) throw std::runtime_error("handler broke");
     if (r.path.rfind("/upload/", 0) == 0) return upload(r);
     std::string info =
         "body=" + std::to_string(r.body.size()) + " read_body=" + (r.read_body ? "set" : "empty");
@@ -365,6 +374,25 @@ TEST_F(StreamServer, ExpectContinueIsAnsweredWhenTheHandlerReads) {
       refused.send("POST /upload/refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n"
                    "Expect: 100-continue\r\n\r\n"));
   EXPECT_EQ(refused.read_reply().status, 413);
+}
+
+TEST_F(StreamServer, AFailingHandlerIsA500AndItsPathIsLoggedAsLoggablePathSays) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  spdlog::set_default_logger(capture);
+  Conn c(server_->port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send("GET /fail/s3cret-token HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto reply = c.read_reply();
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(reply.status, 500);
+  EXPECT_TRUE(has(reply.body, "internal server error")) << reply.body;
+  EXPECT_FALSE(has(reply.body, "handler broke")) << "the cause stays in the log";
+  EXPECT_TRUE(has(log.str(), "GET /fail/<secret>")) << log.str();
+  EXPECT_TRUE(has(log.str(), "handler broke")) << log.str();
+  EXPECT_FALSE(has(log.str(), "s3cret-token")) << log.str();
 }
 
 }  // namespace

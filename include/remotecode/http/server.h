@@ -87,6 +87,9 @@ struct ServerOptions {
   // A connection that sends nothing for this long (between requests, or mid-request) is
   // closed. 0: never. Responses that stream (watches, events) do not read, so they are not cut.
   int idle_timeout_seconds = 0;
+  // The form of a request's path that this server may write to its log (a path can carry a
+  // credential, such as a share token). Unset: the path as it is.
+  std::function<std::string(const std::string&)> loggable_path;
 };
 
 class Server {

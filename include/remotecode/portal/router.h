@@ -94,4 +94,7 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// The path as it may be logged: share tokens are credentials, so they never reach the logs.
+std::string loggable_path(const std::string& path);
+
 }  // namespace rc::portal

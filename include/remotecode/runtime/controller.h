@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,13 @@ struct Result {
   std::chrono::milliseconds requeue_after{0};  // 0: wait for the next change
   static Result done() { return {}; }
   static Result after(std::chrono::milliseconds d) { return {d}; }
+};
+
+// Thrown by a reconcile that found its cache behind the API server (an object it must not
+// overwrite exists but is not cached yet): retried with backoff like any error, but expected
+// in normal operation, so logged at debug rather than as a warning.
+struct CacheBehind : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Reconciles "namespace/name" (or "name"); throw to retry with backoff.

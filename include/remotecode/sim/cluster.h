@@ -135,6 +135,8 @@ class Cluster {
     Clock::time_point at;
   };
   std::map<std::string, ScriptedExit> exit_codes_;  // pod uid -> how and when its run ends
+  // pod key -> when its containers start (startTime has whole seconds only)
+  std::map<std::string, Clock::time_point> pod_starts_at_;
   // job uid -> (failures seen, no replacement pods before this time)
   std::map<std::string, std::pair<int64_t, Clock::time_point>> job_backoff_;
   std::set<std::string> reported_events_;  // object uid + reason + message already recorded

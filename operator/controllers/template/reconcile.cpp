@@ -214,8 +214,8 @@ class TemplateReconciler {
       client_->create(refs::secrets(), config_.namespace_name, desired);
     } catch (const kube::ApiError& e) {
       if (!e.already_exists()) throw;
-      throw std::runtime_error("share Secret " + desired["metadata"].value("name", "") +
-                               " exists but is not cached yet; retrying");
+      throw runtime::CacheBehind("share Secret " + desired["metadata"].value("name", "") +
+                                 " exists but is not cached yet; retrying");
     }
   }
 

@@ -194,6 +194,7 @@ void Cluster::dispatch(const Change& c) {
     if (c.type == EventType::Deleted) {
       track_bound(key, nullptr);
       pending_pods_.erase(key);
+      pod_starts_at_.erase(key);
       reschedule_ = true;
       std::lock_guard lk(logs_mu_);
       logs_.erase(md.value("uid", ""));

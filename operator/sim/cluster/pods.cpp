@@ -329,16 +329,20 @@ void Cluster::reconcile_pod(const std::string& key) {
       std::lock_guard lk(logs_mu_);
       pod_uid_by_key_[key] = uid;
     }
-    after(annotation_seconds(p, annotations::kStartSeconds, options_.pod_start_seconds), "pod",
-          key);
+    double delay = annotation_seconds(p, annotations::kStartSeconds, options_.pod_start_seconds);
+    pod_starts_at_[key] = now_tp + std::chrono::microseconds(static_cast<int64_t>(delay * 1e6));
+    after(delay, "pod", key);
     return;
   }
   if (phase == "Pending") {
-    auto started = util::parse_rfc3339(st.value("startTime", ""));
-    double delay = annotation_seconds(p, annotations::kStartSeconds, options_.pod_start_seconds);
-    if (started && std::chrono::system_clock::now() <
-                       *started + std::chrono::milliseconds(static_cast<int64_t>(delay * 1000))) {
-      // startTime has second resolution: the timer decides, this only guards restarts.
+    // Any change to the pod brings it here; its containers start only when their time has come.
+    // A pod without an entry (the simulator restarted) starts now.
+    if (auto due = pod_starts_at_.find(key); due != pod_starts_at_.end()) {
+      if (now_tp < due->second) {
+        after(std::chrono::duration<double>(due->second - now_tp).count(), "pod", key);
+        return;
+      }
+      pod_starts_at_.erase(due);
     }
     std::string waiting = annotation(p, annotations::kWaitingReason);
     if (!waiting.empty()) {
