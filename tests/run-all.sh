@@ -43,25 +43,49 @@ for bin in "$BUILD_DIR"/bin/*_test; do
   record "$(basename "$bin")" "$p" "$f"
 done
 
+run_python_suite() {  # a unittest file
+  local t=$1 out rc ran bad n
+  echo "== $t"
+  suite_started=$SECONDS
+  out=$($PY -m unittest -v "$t" 2>&1)
+  rc=$?
+  echo "$out" | tail -n 60
+  ran=$(echo "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in.*/\1/p' | tail -1)
+  ran=${ran:-0}
+  bad=0
+  for n in $(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '[0-9]+'); do
+    bad=$((bad + n))
+  done
+  if ((rc != 0 && bad == 0)); then bad=1; fi
+  record "$t" $((ran - bad < 0 ? 0 : ran - bad)) "$bad"
+}
+
 for suite in tests/integration tests/kubectl tests/python; do
   [[ -d $suite ]] || continue
   for t in "$suite"/test_*.py; do
-    [[ -f $t ]] || continue
-    echo "== $t"
-    suite_started=$SECONDS
-    out=$($PY -m unittest -v "$t" 2>&1)
-    rc=$?
-    echo "$out" | tail -n 60
-    ran=$(echo "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in.*/\1/p' | tail -1)
-    ran=${ran:-0}
-    bad=0
-    for n in $(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '[0-9]+'); do
-      bad=$((bad + n))
-    done
-    if ((rc != 0 && bad == 0)); then bad=1; fi
-    record "$t" $((ran - bad < 0 ? 0 : ran - bad)) "$bad"
+    [[ -f $t ]] && run_python_suite "$t"
   done
 done
+
+# The end-to-end suites share one real control plane (scripts/cluster), started once here.
+if compgen -G "tests/cluster/test_*.py" >/dev/null; then
+  echo "== real control plane: scripts/cluster up"
+  suite_started=$SECONDS
+  cluster_dir="$PWD/$BUILD_DIR/e2e-cluster"
+  bash scripts/cluster down --dir "$cluster_dir" >/dev/null 2>&1
+  rm -rf "$cluster_dir"
+  trap 'bash scripts/cluster down --dir "$cluster_dir" >/dev/null 2>&1' EXIT
+  if bash scripts/cluster up --dir "$cluster_dir" --gpu-nodes 4; then
+    record "scripts/cluster up" 0 0
+    export RC_E2E_CLUSTER_DIR=$cluster_dir
+    for t in tests/cluster/test_*.py; do run_python_suite "$t"; done
+    unset RC_E2E_CLUSTER_DIR
+  else
+    tail -n 30 "$cluster_dir"/logs/*.log 2>/dev/null
+    record "scripts/cluster up" 0 1
+  fi
+  bash scripts/cluster down --dir "$cluster_dir"
+fi
 
 if [[ -d tests/browser && -f tests/browser/run.sh ]]; then
   echo "== browser tests"

@@ -204,9 +204,14 @@ void UserStore::ensure_namespace(const std::string& username) {
   const std::string ns = namespace_of(username);
   json labels = {{"app.kubernetes.io/managed-by", "remote-code"},
                  {"remotecode.dev/user", username}};
+  // Every pod the operator makes for a user passes the restricted Pod Security Standard; the
+  // apiserver then refuses anything else a user might create there.
+  json ns_labels = labels;
+  ns_labels["pod-security.kubernetes.io/enforce"] = "restricted";
+  ns_labels["pod-security.kubernetes.io/warn"] = "restricted";
   client_->apply(kNamespaces, {{"apiVersion", "v1"},
                                {"kind", "Namespace"},
-                               {"metadata", {{"name", ns}, {"labels", labels}}}});
+                               {"metadata", {{"name", ns}, {"labels", ns_labels}}}});
   client_->apply(controllers::refs::resourcequotas(),
                  {{"apiVersion", "v1"},
                   {"kind", "ResourceQuota"},

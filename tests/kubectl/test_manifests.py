@@ -32,7 +32,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from simharness import OPENAPI_V3, ROOT, SHARED, Sim, binary  # noqa: E402
-from operatorharness import apply_crds  # noqa: E402
+from operatorharness import apply_crds, deployment_flags, flag_map  # noqa: E402
 from portalharness import ADMIN, ADMIN_PASSWORD, Portal  # noqa: E402
 
 MANIFESTS = os.path.join(ROOT, "manifests")
@@ -88,20 +88,6 @@ def render_overlay(**fields):
         with open(os.path.join(d, "kustomization.yaml"), "w") as f:
             yaml.safe_dump(k, f)
         return kustomize(d)
-
-
-def flag_map(args):
-    """["--a=1", "--b", "--c", "2"] -> {"a": "1", "b": None, "c": "2"}."""
-    out, i = {}, 0
-    while i < len(args):
-        a = args[i]
-        assert a.startswith("--"), "argument %r is not a flag" % a
-        name, eq, value = a[2:].partition("=")
-        if not eq and i + 1 < len(args) and not args[i + 1].startswith("--"):
-            value, i = args[i + 1], i + 1
-        out[name] = value if (eq or value) else None
-        i += 1
-    return out
 
 
 def operator_help():
@@ -447,24 +433,6 @@ class RbacTest(unittest.TestCase):
     # -- the scenario -------------------------------------------------------------------------
 
     @classmethod
-    def operator_flags(cls, objects):
-        """The Deployment's args, with what the harness sets itself (namespace, ports, the
-        admin and its password file) left to it and local paths for the rest."""
-        (c,) = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
-        harness_sets = {"namespace", "metrics-bind-address", "health-probe-bind-address",
-                        "portal-bind-address", "initial-admins", "initial-admin-password-file"}
-        out = []
-        for name, value in flag_map(c["args"]).items():
-            if name in harness_sets:
-                continue
-            if name == "datasets-dir":
-                value = tempfile.mkdtemp(prefix="datasets-", dir=cls.sim.dir)
-            if value is not None:
-                value = value.replace("$(POD_NAMESPACE)", NS)
-            out += ["--" + name] + ([value] if value is not None else [])
-        return out
-
-    @classmethod
     def run_scenario(cls, objects):
         sim = cls.sim
         apply_crds(sim)
@@ -477,7 +445,7 @@ class RbacTest(unittest.TestCase):
         status, _, body = sim.request("DELETE", "/sim/requests")
         assert status == 200, body
 
-        cls.portal = Portal(sim, *cls.operator_flags(objects))
+        cls.portal = Portal(sim, *deployment_flags(find(objects, "Deployment"), NS, sim.dir))
         cls.portal.wait_synced()
         admin = cls.portal.login(ADMIN, ADMIN_PASSWORD)
 

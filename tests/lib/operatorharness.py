@@ -7,6 +7,7 @@ its ready line. stop() ends it and fails the test if it crashed or a sanitizer r
 import json
 import os
 import subprocess
+import tempfile
 import threading
 
 from simharness import ROOT, binary
@@ -20,6 +21,38 @@ def apply_crds(sim):
         if os.path.exists(os.path.join(CRDS, name + ".yaml")):
             sim.kubectl("wait", "--for=condition=Established", "--timeout=30s",
                         "crd/%s.remotecode.dev" % name)
+
+
+def flag_map(args):
+    """["--a=1", "--b", "--c", "2"] -> {"a": "1", "b": None, "c": "2"}."""
+    out, i = {}, 0
+    while i < len(args):
+        a = args[i]
+        assert a.startswith("--"), "argument %r is not a flag" % a
+        name, eq, value = a[2:].partition("=")
+        if not eq and i + 1 < len(args) and not args[i + 1].startswith("--"):
+            value, i = args[i + 1], i + 1
+        out[name] = value if (eq or value) else None
+        i += 1
+    return out
+
+
+def deployment_flags(deployment, namespace, workdir):
+    """The operator Deployment's args, with what the harness sets itself (namespace, ports, the
+    admin and its password file) left to it and local paths for the rest."""
+    (c,) = deployment["spec"]["template"]["spec"]["containers"]
+    harness_sets = {"namespace", "metrics-bind-address", "health-probe-bind-address",
+                    "portal-bind-address", "initial-admins", "initial-admin-password-file"}
+    out = []
+    for name, value in flag_map(c["args"]).items():
+        if name in harness_sets:
+            continue
+        if name == "datasets-dir":
+            value = tempfile.mkdtemp(prefix="datasets-", dir=workdir)
+        if value is not None:
+            value = value.replace("$(POD_NAMESPACE)", namespace)
+        out += ["--" + name] + ([value] if value is not None else [])
+    return out
 
 
 class Operator:

@@ -151,7 +151,7 @@ class Client:
 class Portal:
     """An operator with the portal against `sim`; stop() ends it (and fails on a crash)."""
 
-    def __init__(self, sim, *flags, admin_password=True):
+    def __init__(self, sim, *flags, admin_password=True, apply=True):
         """admin_password=False makes the initial admin an account the trusted proxy names."""
         self.sim = sim
         self.port = free_port()
@@ -162,7 +162,7 @@ class Portal:
                 f.write(ADMIN_PASSWORD + "\n")
             admin += ["--initial-admin-password-file", pw]
         self.op = Operator(sim, "--portal-bind-address", "127.0.0.1:%d" % self.port,
-                           *admin, *flags)
+                           *admin, *flags, apply=apply)
         deadline = time.time() + 60
         last = None
         while time.time() < deadline:

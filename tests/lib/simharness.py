@@ -34,6 +34,8 @@ def binary():
 
 
 class Sim:
+    kubectl_bin = "kubectl"
+
     def __init__(self, *extra_args, openapi=True):
         self.dir = tempfile.mkdtemp(prefix="rc-sim-")
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
@@ -62,7 +64,7 @@ class Sim:
         self.env = dict(os.environ, KUBECONFIG=self.kubeconfig)
 
     def kubectl(self, *args, input=None, check=True, timeout=60):
-        p = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True,
+        p = subprocess.run([self.kubectl_bin, *args], input=input, capture_output=True, text=True,
                            env=self.env, timeout=timeout)
         if check and p.returncode != 0:
             raise AssertionError("kubectl %s failed (%d):\n%s%s" % (" ".join(args), p.returncode,
