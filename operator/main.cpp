@@ -279,8 +279,7 @@ int run_operator(int argc, char** argv) {
   if (mo.leader_election.namespace_name.empty())
     mo.leader_election.namespace_name = cc.namespace_name;
   rc::runtime::Manager manager(client, mo);
-  auto events =
-      std::make_shared<rc::controllers::EventRecorder>(client, "remote-code", cc.namespace_name);
+  auto events = std::make_shared<rc::controllers::EventRecorder>(client, "remote-code");
   rc::controllers::add_template_controller(manager, cc, events);
   rc::controllers::add_workspace_controller(manager, cc, events);
   rc::controllers::add_trainingjob_controller(manager, cc, events);

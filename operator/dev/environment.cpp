@@ -63,8 +63,7 @@ void Environment::start() {
   mo.health_probe_bind_address = "0";
   mo.workers = options_.workers;
   manager_ = std::make_unique<runtime::Manager>(client_, mo);
-  auto events = std::make_shared<controllers::EventRecorder>(client_, "remote-code",
-                                                             options_.controllers.namespace_name);
+  auto events = std::make_shared<controllers::EventRecorder>(client_, "remote-code");
   controllers::add_template_controller(*manager_, options_.controllers, events);
   controllers::add_workspace_controller(*manager_, options_.controllers, events);
   controllers::add_trainingjob_controller(*manager_, options_.controllers, events);

@@ -211,7 +211,8 @@ std::string Client::logs(const std::string& ns, const std::string& pod,
   if (tail_lines)
     q += std::string(q.empty() ? "" : "&") + "tailLines=" + std::to_string(*tail_lines);
   HttpRequest r{"GET", pods.item_path(ns, pod, "log") + (q.empty() ? "" : "?" + q)};
-  r.accept = "text/plain";
+  // As client-go asks: the apiserver refuses text/plain alone (406), then sends the log as text.
+  r.accept = "application/json, */*";
   return request(r, true).body;
 }
 

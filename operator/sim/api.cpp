@@ -281,7 +281,7 @@ json Api::prepare_update(const ResourceType& rt, const ObjPtr& existing, json ob
   if (body_rv.empty() && !rt.allow_unconditional_update && !managed_fields_done)
     throw invalid(rt, name,
                   json::array({cause("FieldValueInvalid", "metadata.resourceVersion",
-                                     "Invalid value: 0x0: must be specified for an update")}));
+                                     "Invalid value: 0: must be specified for an update")}));
   if (!body_rv.empty() && body_rv != old_md.value("resourceVersion", ""))
     throw stale_update(rt, name);
   if (md.contains("uid") && md["uid"] != old_md.value("uid", ""))
@@ -449,14 +449,18 @@ DeleteResult Api::remove_locked(const ResourceType& rt, const ObjPtr& existing,
   const json& old = *existing;
   const auto& md = old.at("metadata");
   std::string name = md.value("name", "");
+  // The apiserver names the kind here, not the resource (k8s.io/apiserver registry/rest).
   if (opt.precondition_uid && *opt.precondition_uid != md.value("uid", ""))
-    throw conflict(rt, name,
-                   "Precondition failed: UID in precondition: " + *opt.precondition_uid +
-                       ", UID in object meta: " + md.value("uid", ""));
+    throw conflict_on_kind(rt, name,
+                           "the UID in the precondition (" + *opt.precondition_uid +
+                               ") does not match the UID in record (" + md.value("uid", "") +
+                               "). The object might have been deleted and then recreated");
   if (opt.precondition_rv && *opt.precondition_rv != md.value("resourceVersion", ""))
-    throw conflict(rt, name,
-                   "Precondition failed: ResourceVersion in precondition: " + *opt.precondition_rv +
-                       ", ResourceVersion in object meta: " + md.value("resourceVersion", ""));
+    throw conflict_on_kind(rt, name,
+                           "the ResourceVersion in the precondition (" + *opt.precondition_rv +
+                               ") does not match the ResourceVersion in record (" +
+                               md.value("resourceVersion", "") +
+                               "). The object might have been modified");
   std::string policy = opt.propagation.value_or(rt.orphan_by_default ? "Orphan" : "Background");
   if (policy != "Background" && policy != "Foreground" && policy != "Orphan")
     throw invalid(rt, name,
@@ -567,6 +571,11 @@ void Api::check_field_selector(const ResourceType& rt, const kube::FieldSelector
     if (std::find(rt.field_selectors.begin(), rt.field_selectors.end(), t.field) !=
         rt.field_selectors.end())
       continue;
+    // Kinds with no field selectors of their own answer as apimachinery's default conversion.
+    if (rt.field_selectors.empty())
+      throw bad_request("\"" + t.field +
+                        "\" is not a known field selector: only \"metadata.name\", "
+                        "\"metadata.namespace\"");
     throw bad_request("field label not supported: " + t.field);
   }
 }

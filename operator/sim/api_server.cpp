@@ -45,6 +45,16 @@ bool wants_table(const Request& req) {
   return accept.find("as=Table") != std::string::npos;
 }
 
+// The apiserver negotiates even a log's media type with its serializers: an Accept header that
+// names none of them (text/plain alone) is 406, however the log is then sent.
+bool accepts_api_media_type(const std::string& accept) {
+  if (accept.empty()) return true;
+  for (const char* ok : {"*/*", "application/*", "application/json", "application/yaml",
+                         "application/vnd.kubernetes.protobuf"})
+    if (accept.find(ok) != std::string::npos) return true;
+  return false;
+}
+
 // strconv.ParseBool, as the apiserver reads boolean query parameters.
 bool truthy(const std::optional<std::string>& v) {
   return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "TRUE" || *v == "True");
@@ -301,6 +311,10 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
 
   if (sub == "log") {
     if (!logs_) throw path_not_found(req.path);
+    if (!accepts_api_media_type(req.header("Accept")))
+      throw StatusError(406, "NotAcceptable",
+                        "only the following media types are accepted: application/json, "
+                        "application/yaml, application/vnd.kubernetes.protobuf");
     LogRequest lr;
     lr.namespace_name = ns;
     lr.pod = name;

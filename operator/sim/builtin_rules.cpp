@@ -416,6 +416,17 @@ json validate_builtin(const ResourceType& rt, const json& obj, const json* old) 
                                "to existing tolerations),`spec.terminationGracePeriodSeconds` "
                                "(allow it to be set to 1 if it was previously negative)"));
     }
+  } else if (rt.group.empty() && k == "Event" && obj.value("eventTime", json()).is_null()) {
+    // A core/v1 Event lives in its object's namespace; one of a cluster-scoped object lives in
+    // "default" (or nowhere), as the apiserver's legacy event validation requires.
+    std::string ns = obj.value("metadata", json::object()).value("namespace", "");
+    std::string involved =
+        obj.value("involvedObject", json::object()).value("namespace", std::string());
+    bool ok = involved.empty() ? (ns.empty() || ns == "default") : ns == involved;
+    if (!ok)
+      causes.push_back(
+          cause("FieldValueInvalid", "involvedObject.namespace",
+                "Invalid value: " + quote_json(involved) + ": does not match event.namespace"));
   } else if (rt.group == "apps" && k == "Deployment") {
     auto tmpl = spec.value("template", json::object());
     validate_pod_spec(tmpl.value("spec", json()), "spec.template.spec", causes, false);

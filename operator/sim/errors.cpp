@@ -52,6 +52,16 @@ StatusError conflict(const ResourceType& rt, const std::string& name, const std:
       details_for(rt, name));
 }
 
+StatusError conflict_on_kind(const ResourceType& rt, const std::string& name,
+                             const std::string& why) {
+  std::string kind = rt.group.empty() ? rt.kind : rt.kind + "." + rt.group;
+  nlohmann::json details = details_for(rt, name);
+  details["kind"] = rt.kind;
+  return StatusError(409, "Conflict",
+                     "Operation cannot be fulfilled on " + kind + " \"" + name + "\": " + why,
+                     details);
+}
+
 StatusError stale_update(const ResourceType& rt, const std::string& name) {
   return conflict(rt, name,
                   "the object has been modified; please apply your changes to the latest version "

@@ -84,6 +84,10 @@ void Simulator::start() {
   ro.openapi_dir = options_.openapi_dir;
   ro.bookmark_interval_seconds = options_.bookmark_interval_seconds;
   rest_ = std::make_unique<ApiServer>(*api_, faults_, pod_scripts_, ro);
+  if (!options_.insecure_http) {
+    ca_ = http::make_ca("remote-code-sim-ca");
+    options_.cluster.root_ca_pem = ca_.cert_pem;
+  }
   cluster_ = std::make_unique<Cluster>(*api_, options_.cluster, &pod_scripts_);
   rest_->set_log_source(
       [this](const LogRequest& r) { return cluster_->pod_log(r); },
@@ -96,7 +100,6 @@ void Simulator::start() {
   so.host = host;
   so.port = port;
   if (!options_.insecure_http) {
-    ca_ = http::make_ca("remote-code-sim-ca");
     std::vector<std::string> ips = {"127.0.0.1", "::1"};
     if (host != "0.0.0.0" && host != "127.0.0.1" && host != "::1" && host != "::")
       ips.push_back(host);

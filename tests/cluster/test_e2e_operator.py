@@ -14,11 +14,9 @@ E2E_RUN_SECONDS and E2E_EXIT_CODE. Their logs are files served by KWOK (ClusterL
 Run with Debian's python (after `ninja -C build-asan remote-code`):
     RC_BIN=build-asan/bin/remote-code /usr/bin/python3 -m unittest -v tests/cluster/test_e2e_operator.py
 """
-import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 import unittest
 
@@ -36,12 +34,6 @@ OVERLAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests-e2
 EXAMPLES = os.path.join(ROOT, "examples")
 PASSWORD = "a-long-enough-password-1"
 WORKSPACE_CHILDREN = ("deployment", "service", "ingress", "networkpolicy")
-
-
-def cri_log(lines):
-    """Container output in the CRI log format that KWOK serves (as a kubelet would)."""
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return "".join("%s stdout F %s\n" % (now, line) for line in lines)
 
 
 class OperatorOnRealCluster(unittest.TestCase):
@@ -109,17 +101,6 @@ class OperatorOnRealCluster(unittest.TestCase):
         return self.portal.op.wait_phase("%s %s/%s" % (kind, ns, name),
                                          lambda: self.get(kind, name, ns), phase, timeout)
 
-    def logs_for(self, ns, lines):
-        """Every container in `ns` prints `lines` (KWOK serves the file to `kubectl logs`)."""
-        path = os.path.join(self.cluster.dir, "pod-logs-%s.log" % ns)
-        with open(path, "w") as f:
-            f.write(cri_log(lines))
-        self.kubectl("apply", "-f", "-", input=json.dumps({
-            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs",
-            "metadata": {"name": "logs-" + ns},
-            "spec": {"selector": {"matchNamespaces": [ns]},
-                     "logs": [{"logsFile": path, "follow": False}]}}))
-
     def failed_creates(self, ns):
         """Events of pods the apiserver refused (Pod Security, quota, ...) in `ns`."""
         events = json.loads(self.kubectl("get", "events", "-n", ns, "-o", "json").stdout)["items"]
@@ -130,7 +111,7 @@ class OperatorOnRealCluster(unittest.TestCase):
 
     def test_examples_converge_with_every_pod_admitted_as_restricted(self):
         ns = self.namespace("examples")
-        self.logs_for(ns, ["epoch 1", "remotecode.metric loss=0.5 step=1",
+        self.cluster.pod_logs(ns, ["epoch 1", "remotecode.metric loss=0.5 step=1",
                            "remotecode.metric loss=0.25 accuracy=0.9 step=2"])
         for f in ("template-image.yaml", "template-build.yaml"):
             self.kubectl("apply", "-f", os.path.join(EXAMPLES, f))
@@ -295,10 +276,11 @@ class OperatorOnRealCluster(unittest.TestCase):
                               timeout=30, what="erin's namespace with its quota")
         labels = self.get("namespace", ns)["metadata"]["labels"]
         self.assertEqual(labels.get("pod-security.kubernetes.io/enforce"), "restricted")
-        self.logs_for(ns, ["step one", "remotecode.metric loss=0.75 step=1",
+        self.cluster.pod_logs(ns, ["step one", "remotecode.metric loss=0.75 step=1",
                            "remotecode.metric loss=0.5 step=2"])
 
-        tpl = yaml.safe_load(open(os.path.join(EXAMPLES, "template-image.yaml")))
+        with open(os.path.join(EXAMPLES, "template-image.yaml")) as f:
+            tpl = yaml.safe_load(f)
         r = admin.post("/api/v1/templates", {"name": "portal-shared", "spec": tpl["spec"]})
         self.assertIn(r.status, (201, 409), r)
         self.wait_phase("template", "portal-shared", None, "Ready")
@@ -306,7 +288,7 @@ class OperatorOnRealCluster(unittest.TestCase):
         token = share["url"].rsplit("/", 1)[1]
         r = frank.post("/api/v1/shared/%s/workspaces" % token, {})
         self.assertEqual(r.status, 201, r)
-        frank_ws = r.json["metadata"]["name"]
+        frank_ws = r.json["name"]
         self.wait_phase("workspace", frank_ws, "rc-frank", "Running")
 
         r = erin.post("/api/v1/workspaces", {"name": "notebook",

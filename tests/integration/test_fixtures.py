@@ -25,12 +25,23 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import SHARED, Sim  # noqa: E402
+from simharness import SHARED  # noqa: E402
+from target import REAL, api_server  # noqa: E402
 
 K8S = os.path.join(SHARED, "k8s-openapi")
 REPLAYS = os.path.join(K8S, "fixtures", "k8s-openapi-replays-v1.32")
 GOLDEN = os.path.join(K8S, "fixtures", "client-go-dynamic-golden")
 DISCOVERY = os.path.join(K8S, "discovery")
+
+# The recordings are of Kubernetes 1.32; run against the real 1.36 control plane (RC_TARGET=cluster)
+# a test whose recording 1.36 no longer matches is skipped with the version's difference, which
+# docs/simulator.md lists. The simulator is held to the recordings.
+V136 = "1.36 omits creationTimestamp: null, "
+
+
+def recorded_from_1_32(why):
+    return unittest.skipIf(REAL, "the recording is of 1.32 and 1.36 differs: " + why)
+
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -404,7 +415,7 @@ class FixtureCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = Sim(*cls.sim_args)
+        cls.sim = api_server(*cls.sim_args)
 
     @classmethod
     def tearDownClass(cls):
@@ -449,6 +460,7 @@ def what(i, rec):
 # ----------------------------------------------------------------------------------------------
 
 class DeploymentPatchReplay(FixtureCase):
+    @recorded_from_1_32(V136 + "pods get metadata.generation, and the Deployment controller writes its revision annotation at its own pace")
     def test_patch_deployment_replay(self):
         recs = load_replay("patch-deployment.json")
         self.assertEqual([r["request_method"] for r in recs],
@@ -557,6 +569,7 @@ def strip_sim_annotations(obj):
 
 
 class JobReplay(FixtureCase):
+    @recorded_from_1_32(V136 + "and the recorded pod fails, which a KWOK pod does only when scripted (E2E_EXIT_CODE)")
     def test_job_create_replay(self):
         recs = load_replay("job-create.json")
         self.assertEqual([r["request_method"] for r in recs], ["POST"] + ["GET"] * 8 + ["DELETE"] * 2)
@@ -826,6 +839,7 @@ class WatchFraming(FixtureCase):
                             what="event object metadata")
         self.assertEqual(sorted(ev["object"]["metadata"]["name"] for _, ev in events), sorted(self.pod_names))
 
+    @recorded_from_1_32(V136 + "and its list blueprint annotation differs")
     def test_watch_list_initial_events_end_bookmark(self):
         self.ensure_pods()
         rec = load_replay("watch_event-watch_pods_without_initial_events.json")[0]
@@ -862,6 +876,7 @@ class WatchFraming(FixtureCase):
         self.assertGreaterEqual(rv, max(int(ev["object"]["metadata"]["resourceVersion"])
                                         for _, ev in events[:-1]))
 
+    @recorded_from_1_32(V136.rstrip(", "))
     def test_events_http_golden(self):
         # client-go-dynamic-golden/events.http: a watch-list of service accounts: one ADDED, then
         # the initial-events-end BOOKMARK, over a chunked application/json response.
@@ -916,6 +931,7 @@ class Discovery(FixtureCase):
         self.assertSame(real, body, rules=[("serverAddressByClientCIDRs.*.serverAddress", "type")],
                         what="GET /api")
 
+    @recorded_from_1_32("recorded from another 1.32 cluster, whose API groups (resource.k8s.io, kwok.x-k8s.io) this one does not serve the same way")
     def test_api_group_list(self):
         real = load_discovery("apis.json")
         status, body = api(self.sim, "GET", "/apis")
@@ -934,6 +950,7 @@ class Discovery(FixtureCase):
                 self.assertIn(g.get("name"), real_groups, "a group a 1.32 server does not list")
                 self.assertSame(real_groups[g["name"]], g, what="/apis group %s" % g.get("name"))
 
+    @recorded_from_1_32("recorded from a 1.32 cluster; 1.36 serves other subresources (pods/resize)")
     def test_resource_lists(self):
         for path, fname in DISCOVERY_FILES.items():
             real = load_discovery(fname)

@@ -97,7 +97,8 @@ class TemplateTest(unittest.TestCase):
                                      "remotecode.dev/name=" + name)["items"]
 
     def events(self, name, reason=None):
-        items = self.sim.kubectl_json("get", "events", "-n", NS)["items"]
+        # Templates are cluster-scoped: their Events are in "default", as the apiserver wants.
+        items = self.sim.kubectl_json("get", "events", "-n", "default")["items"]
         return [e for e in items
                 if e["involvedObject"].get("kind") == "Template"
                 and e["involvedObject"].get("name") == name

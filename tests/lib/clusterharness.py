@@ -7,11 +7,13 @@ harnesses built on it (kubectl, kubectl_json, wait_for, kubeconfig, dir), so Ope
 run against it unchanged; as_service_account() gives the view through which an operator runs
 with exactly a ServiceAccount's RBAC.
 """
+import datetime
 import json
 import os
 import subprocess
 import tempfile
 import time
+import unittest
 
 from simharness import ROOT, Sim
 
@@ -80,6 +82,19 @@ class Cluster:
                             "at": ev["requestReceivedTimestamp"]})
         return out
 
+    def pod_logs(self, namespace, lines):
+        """Every container in `namespace` prints `lines`: a file KWOK serves to `kubectl logs`
+        (a ClusterLogs object), in the CRI log format a kubelet keeps."""
+        path = os.path.join(self.dir, "pod-logs-%s.log" % namespace)
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with open(path, "w") as f:
+            f.write("".join("%s stdout F %s\n" % (now, line) for line in lines))
+        self.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs",
+            "metadata": {"name": "logs-" + namespace},
+            "spec": {"selector": {"matchNamespaces": [namespace]},
+                     "logs": [{"logsFile": path, "follow": False}]}}))
+
     def stop(self):
         if self.owned:
             script("down", "--dir", self.dir)
@@ -102,3 +117,42 @@ def iso_seconds(stamp):
     import calendar
     base, _, frac = stamp.rstrip("Z").partition(".")
     return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+
+
+class ApiserverProcess:
+    """What a suite asks of Sim.proc (is the server still there?), for the real apiserver."""
+
+    def __init__(self, cluster_dir):
+        with open(os.path.join(cluster_dir, "run", "apiserver.pid")) as f:
+            self.pid = int(f.read())
+
+    def poll(self):
+        return None if os.path.exists("/proc/%d" % self.pid) else 1
+
+
+class ClusterTarget(Cluster):
+    """A fresh real control plane that speaks to a suite as Sim does: url, token, pki, request().
+
+    The token is a cluster-admin ServiceAccount's, as the simulator's one token can do anything.
+    """
+    request = Sim.request
+
+    def __init__(self):
+        saved = os.environ.pop("RC_E2E_CLUSTER_DIR", None)
+        try:
+            super().__init__()  # always its own cluster: suites assume an empty one
+        finally:
+            if saved is not None:
+                os.environ["RC_E2E_CLUSTER_DIR"] = saved
+        self.pki = os.path.join(self.dir, "pki")
+        self.proc = ApiserverProcess(self.dir)
+        with open(os.path.join(self.dir, "run", "apiserver.port")) as f:
+            self.url = "https://127.0.0.1:%s" % f.read().strip()
+        self.kubectl("create", "serviceaccount", "conformance", "-n", "kube-system")
+        self.kubectl("create", "clusterrolebinding", "conformance", "--clusterrole=cluster-admin",
+                     "--serviceaccount=kube-system:conformance")
+        self.token = self.kubectl("create", "token", "conformance", "-n", "kube-system",
+                                  "--duration", "24h").stdout.strip()
+
+    def set_faults(self, **faults):
+        raise unittest.SkipTest("fault injection exists only in the simulator")

@@ -7,7 +7,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from simharness import Sim  # noqa: E402
+from target import api_server, simulator_only  # noqa: E402
 
 from kubernetes import client, config, watch  # noqa: E402
 from kubernetes.client.rest import ApiException  # noqa: E402
@@ -16,7 +16,7 @@ from kubernetes.client.rest import ApiException  # noqa: E402
 class PythonClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sim = Sim("--history", "200", "--bookmark-interval-seconds", "1")
+        cls.sim = api_server("--history", "200", "--bookmark-interval-seconds", "1")
         cls.api_client = config.new_client_from_config(config_file=cls.sim.kubeconfig)
         cls.core = client.CoreV1Api(cls.api_client)
 
@@ -34,7 +34,9 @@ class PythonClientTest(unittest.TestCase):
         for i in range(3):
             self.core.create_namespaced_config_map(ns, self.cm("before-%d" % i, {"i": str(i)}))
         listed = self.core.list_namespaced_config_map(ns)
-        self.assertEqual(sorted(c.metadata.name for c in listed.items), ["before-0", "before-1", "before-2"])
+        # kube-root-ca.crt: every namespace gets the cluster's CA (the root CA publisher).
+        self.assertEqual(sorted(c.metadata.name for c in listed.items),
+                         ["before-0", "before-1", "before-2", "kube-root-ca.crt"])
         rv = listed.metadata.resource_version
 
         def writer():
@@ -70,6 +72,8 @@ class PythonClientTest(unittest.TestCase):
         self.assertIn("the object has been modified", ctx.exception.body)
         self.assertEqual(self.core.read_namespaced_config_map("cas", "default").data, {"v": "2"})
 
+    @simulator_only("it keeps 200 changes (--history 200); a real apiserver's watch cache and "
+                    "etcd compaction (every 5 minutes) keep far more, so 250 writes expire nothing")
     def test_watch_from_expired_version_gets_410_and_relist_recovers(self):
         ns = "expiry"
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))

@@ -16,10 +16,10 @@ namespace rc::controllers {
 
 class EventRecorder {
  public:
-  EventRecorder(std::shared_ptr<kube::Client> client, std::string component,
-                std::string default_namespace);
+  EventRecorder(std::shared_ptr<kube::Client> client, std::string component);
   virtual ~EventRecorder() = default;
-  // type: "Normal" or "Warning". Events of cluster-scoped objects go to the default namespace.
+  // type: "Normal" or "Warning". Events of cluster-scoped objects go to the namespace "default",
+  // as client-go's recorder puts them: the apiserver refuses them anywhere else.
   virtual void record(const nlohmann::json& object, const std::string& type,
                       const std::string& reason, const std::string& message);
 
@@ -32,7 +32,6 @@ class EventRecorder {
   };
   std::shared_ptr<kube::Client> client_;
   std::string component_;
-  std::string default_namespace_;
   std::mutex mu_;
   std::map<std::string, Seen> seen_;  // uid/type/reason/message -> the Event written
 };

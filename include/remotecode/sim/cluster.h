@@ -38,6 +38,7 @@ struct ClusterOptions {
   std::string gpu_product = "NVIDIA-A100-SXM4-80GB";
   double pod_start_seconds = 0.5;   // bound -> Running, unless the pod's annotation says otherwise
   double job_backoff_seconds = 10;  // first delay before a failed Job pod is replaced (doubles)
+  std::string root_ca_pem;          // published in every namespace as ConfigMap kube-root-ca.crt
 };
 
 class Cluster {

@@ -31,6 +31,9 @@ nlohmann::json status_success(const nlohmann::json& details = nlohmann::json::ob
 StatusError not_found(const ResourceType& rt, const std::string& name);
 StatusError already_exists(const ResourceType& rt, const std::string& name);
 StatusError conflict(const ResourceType& rt, const std::string& name, const std::string& why);
+// A conflict that names the kind instead of the resource, as delete preconditions do.
+StatusError conflict_on_kind(const ResourceType& rt, const std::string& name,
+                             const std::string& why);
 StatusError stale_update(const ResourceType& rt, const std::string& name);
 StatusError invalid(const ResourceType& rt, const std::string& name, const nlohmann::json& causes);
 StatusError bad_request(const std::string& message);

@@ -16,17 +16,14 @@ constexpr size_t kMaxRemembered = 4096;
 constexpr size_t kMaxMessage = 1024;  // the API server refuses longer event messages
 }  // namespace
 
-EventRecorder::EventRecorder(std::shared_ptr<kube::Client> client, std::string component,
-                             std::string default_namespace)
-    : client_(std::move(client)),
-      component_(std::move(component)),
-      default_namespace_(std::move(default_namespace)) {}
+EventRecorder::EventRecorder(std::shared_ptr<kube::Client> client, std::string component)
+    : client_(std::move(client)), component_(std::move(component)) {}
 
 void EventRecorder::record(const json& object, const std::string& type, const std::string& reason,
                            const std::string& message) {
   const json& md = object.at("metadata");
   std::string ns = md.value("namespace", "");
-  if (ns.empty()) ns = default_namespace_;
+  if (ns.empty()) ns = "default";
   std::string text =
       message.size() > kMaxMessage ? message.substr(0, kMaxMessage - 3) + "..." : message;
   std::string key = md.value("uid", "") + "\n" + type + "\n" + reason + "\n" + text;

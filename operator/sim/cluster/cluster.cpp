@@ -353,16 +353,35 @@ void Cluster::delete_object(const char* plural, const std::string& group, const 
   }
 }
 
+namespace {
+constexpr const char* kRootCaConfigMap = "kube-root-ca.crt";
+constexpr const char* kRootCaDescription =
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+    "guaranteed across distributions of Kubernetes clusters.";
+}  // namespace
+
 void Cluster::reconcile_namespace(const std::string& name) {
   auto ns = get("/namespaces", object_key("", name));
   if (!ns) return;
   if (!(*ns)["metadata"].contains("deletionTimestamp")) {
     // The service account controller gives every namespace its "default" account.
+    WriteOptions opt;
+    opt.field_manager = "kube-controller-manager";
     if (!get("/serviceaccounts", object_key(name, "default"))) {
-      WriteOptions opt;
-      opt.field_manager = "kube-controller-manager";
       try {
         api_.create(*type("", "serviceaccounts"), name, {{"metadata", {{"name", "default"}}}}, opt);
+      } catch (const StatusError&) {
+      }
+    }
+    // The root CA publisher gives every namespace the CA that verifies the API server.
+    if (!options_.root_ca_pem.empty() && !get("/configmaps", object_key(name, kRootCaConfigMap))) {
+      json cm = {{"metadata",
+                  {{"name", kRootCaConfigMap},
+                   {"annotations", {{"kubernetes.io/description", kRootCaDescription}}}}},
+                 {"data", {{"ca.crt", options_.root_ca_pem}}}};
+      try {
+        api_.create(*type("", "configmaps"), name, cm, opt);
       } catch (const StatusError&) {
       }
     }
