@@ -342,6 +342,8 @@ int run_sim(int argc, char** argv) {
       "time from a pod's binding to Running")(
       "job-backoff-seconds", po::value(&o.cluster.job_backoff_seconds)->default_value(10),
       "delay before a failed Job pod is replaced; doubles per failure, capped at 360")(
+      "job-run-seconds", po::value(&o.cluster.job_run_seconds)->default_value(-1),
+      "how long a Job's pod runs unless scripted otherwise, then succeeds; negative: for ever")(
       "fault-500", po::value(&fault500),
       "rate of injected 500s: 0.1 for every verb, or list=0.1,create=0.05")(
       "fault-429", po::value(&fault429), "rate of injected 429s (with Retry-After), same form")(
@@ -403,6 +405,8 @@ int run_dev(int argc, char** argv) {
       "cpu-nodes", po::value(&o.sim.cluster.cpu_nodes)->default_value(1), "nodes without GPUs")(
       "pod-start-seconds", po::value(&o.sim.cluster.pod_start_seconds)->default_value(2.0),
       "how long a simulated pod takes to start")(
+      "job-run-seconds", po::value(&o.sim.cluster.job_run_seconds)->default_value(5.0),
+      "how long a Job's pod runs unless scripted otherwise, then succeeds; negative: for ever")(
       "portal-listen", po::value(&o.portal.bind_address)->default_value("127.0.0.1:8080"),
       "address of the portal; port 0 picks a free port")(
       "log-level", po::value(&log_level)->default_value("warn"), "trace, debug, info, warn, error");

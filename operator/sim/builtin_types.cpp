@@ -106,6 +106,20 @@ std::vector<ResourceType> builtin_resource_types() {
 
   out.push_back(make("coordination.k8s.io", "v1", "leases", "lease", "Lease", true));
 
+  // Stored, not enforced (every authenticated request is allowed): enough for
+  // `kubectl apply -k manifests/` against `remote-code dev`.
+  const char* rbac = "rbac.authorization.k8s.io";
+  out.push_back(make(rbac, "v1", "clusterroles", "clusterrole", "ClusterRole", false));
+  out.push_back(
+      make(rbac, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false));
+  out.push_back(make(rbac, "v1", "roles", "role", "Role", true));
+  out.push_back(make(rbac, "v1", "rolebindings", "rolebinding", "RoleBinding", true));
+  auto pdb = make("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget",
+                  "PodDisruptionBudget", true, {"pdb"});
+  pdb.has_status = true;
+  pdb.tracks_generation = true;
+  out.push_back(pdb);
+
   auto ev2 = make("events.k8s.io", "v1", "events", "event", "Event", true, {"ev"});
   ev2.field_selectors = {"regarding.kind",
                          "regarding.namespace",

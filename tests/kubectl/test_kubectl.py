@@ -186,7 +186,9 @@ spec: {size: 2}
         self.k("label", "deployment", "web", "tier=frontend")
         self.assertIn("web", self.k("get", "deploy", "-l", "tier=frontend", "-o", "name").stdout)
         self.assertEqual(self.k("get", "deploy", "-l", "tier!=frontend", "-o", "name").stdout.strip(), "")
+        # Available comes before the last patch's rollout is done; rollout status waits for it.
         self.k("wait", "--for=condition=Available", "deployment/web", "--timeout=30s")
+        self.k("rollout", "status", "deployment/web", "--timeout=60s")
         out = self.k("get", "deploy", "web").stdout.splitlines()
         self.assertEqual(out[0].split(), ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"])
         self.assertEqual(out[1].split()[1:4], ["3/3", "3", "3"])

@@ -39,6 +39,9 @@ struct ClusterOptions {
   double pod_start_seconds = 0.5;   // bound -> Running, unless the pod's annotation says otherwise
   double job_backoff_seconds = 10;  // first delay before a failed Job pod is replaced (doubles)
   std::string root_ca_pem;          // published in every namespace as ConfigMap kube-root-ca.crt
+  // How long an unscripted Job pod runs before it succeeds; negative: until deleted. A real
+  // program ends; KWOK's default stages end Job pods after a few seconds too.
+  double job_run_seconds = -1;
 };
 
 class Cluster {
@@ -84,6 +87,8 @@ class Cluster {
   // The exit code a scripted pod's run ends with (annotations exit-code and fail-attempts).
   int scripted_exit_code(const nlohmann::json& pod);
   // Keeps the pod's scripted log lines, timed from when its container started.
+  // The pod's run-seconds annotation, else options_.job_run_seconds for a Job's pod, else -1.
+  double run_seconds(const nlohmann::json& pod) const;
   void script_logs(const nlohmann::json& pod, const std::string& key, Clock::time_point started,
                    std::chrono::system_clock::time_point started_wall);
   // For objects restored from a state file: what the kubelet kept in memory (run timers, logs,

@@ -406,7 +406,7 @@ void Cluster::reconcile_pod(const std::string& key) {
       after(0.05, "pod", key);
       return;
     }
-    double run = annotation_seconds(p, annotations::kRunSeconds, -1);
+    double run = run_seconds(p);
     std::string restart = p["spec"].value("restartPolicy", "Always");
     script_logs(p, key, now_tp, std::chrono::system_clock::now());
     if (run >= 0 && restart != "Always") {
@@ -478,13 +478,27 @@ int Cluster::scripted_exit_code(const json& p) {
   return code.empty() ? 0 : std::atoi(code.c_str());
 }
 
+namespace {
+bool owned_by_job(const json& pod) {
+  for (const auto& o : pod["metadata"].value("ownerReferences", json::array()))
+    if (o.value("kind", "") == "Job") return true;
+  return false;
+}
+}  // namespace
+
+double Cluster::run_seconds(const json& pod) const {
+  double scripted = annotation_seconds(pod, annotations::kRunSeconds, -1);
+  if (scripted >= 0 || options_.job_run_seconds < 0 || !owned_by_job(pod)) return scripted;
+  return options_.job_run_seconds;
+}
+
 void Cluster::script_logs(const json& p, const std::string& key, Clock::time_point started,
                           std::chrono::system_clock::time_point started_wall) {
   // Log lines, spread over the run so a follower sees them arrive.
   std::string log_text = annotation(p, annotations::kLog);
   const json containers = p["spec"].value("containers", json::array());
   if (log_text.empty() || containers.empty()) return;
-  double run = annotation_seconds(p, annotations::kRunSeconds, -1);
+  double run = run_seconds(p);
   std::vector<std::string> lines;
   size_t start = 0;
   while (start <= log_text.size()) {
@@ -534,7 +548,7 @@ void Cluster::resume_pods(const std::vector<Change>& restored) {
     if (!started_wall) continue;
     auto started = now - std::chrono::duration_cast<Clock::duration>(now_wall - *started_wall);
     script_logs(obj, key, started, *started_wall);
-    double run = annotation_seconds(obj, annotations::kRunSeconds, -1);
+    double run = run_seconds(obj);
     if (phase == "Running" && run >= 0 && obj["spec"].value("restartPolicy", "Always") != "Always")
       exit_codes_[md.value("uid", "")] = {
           scripted_exit_code(obj),
