@@ -33,6 +33,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Go builds the pinned Kubernetes control plane for the end-to-end tests (scripts/cluster); it
+# comes with this kind of machine (Debian's golang is too old for Kubernetes 1.36).
+if ! command -v go >/dev/null; then
+  echo "install-deps: go is missing; scripts/cluster needs Go 1.26 to build the test cluster" >&2
+fi
 if ! command -v kubectl >/dev/null; then
   echo "install-deps: kubectl is missing; it is expected on every machine (see README)" >&2
 fi

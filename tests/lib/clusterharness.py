@@ -10,6 +10,7 @@ with exactly a ServiceAccount's RBAC.
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -98,6 +99,7 @@ class Cluster:
     def stop(self):
         if self.owned:
             script("down", "--dir", self.dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ServiceAccountView:
