@@ -55,7 +55,8 @@ run_python_suite() {  # a unittest file; RC_TARGET=cluster runs it against a rea
   ran=$(echo "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in.*/\1/p' | tail -1)
   ran=${ran:-0}
   bad=0
-  for n in $(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '[0-9]+'); do
+  for n in $(echo "$out" | sed -n 's/^FAILED (\(.*\))$/\1/p' | grep -oE '(failures|errors)=[0-9]+' |
+    cut -d= -f2); do
     bad=$((bad + n))
   done
   if ((rc != 0 && bad == 0)); then bad=1; fi

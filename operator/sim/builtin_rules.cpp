@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "remotecode/kube/quantity.h"
 #include "remotecode/sim/errors.h"
 #include "remotecode/util/encoding.h"
 
@@ -34,11 +35,34 @@ void default_probe(json& probe) {
   if (probe.contains("httpGet")) set_default(probe["httpGet"], "scheme", "HTTP");
 }
 
+// The apiserver stores a quantity as its canonical text, and rounds the quantities of core/v1
+// ResourceLists (requests, limits, quotas, capacity) up to milli: "1000m" reads back as "1".
+void canonicalize_quantity(json& v, int scale) {
+  std::optional<std::string> c;
+  if (v.is_string())
+    c = kube::canonical_quantity(v.get<std::string>(), scale);
+  else if (v.is_number())
+    c = kube::canonical_quantity(v.dump(), scale);
+  if (c) v = *c;
+}
+
+void canonicalize_resource_list(json& parent, const char* key) {
+  if (!parent.is_object() || !parent.contains(key) || !parent[key].is_object()) return;
+  for (auto& [name, v] : parent[key].items()) canonicalize_quantity(v, -3);
+}
+
+void canonicalize_requirements(json& parent) {
+  if (!parent.is_object() || !parent.contains("resources")) return;
+  canonicalize_resource_list(parent["resources"], "requests");
+  canonicalize_resource_list(parent["resources"], "limits");
+}
+
 void default_container(json& c) {
   set_default(c, "terminationMessagePath", "/dev/termination-log");
   set_default(c, "terminationMessagePolicy", "File");
   set_default(c, "imagePullPolicy", image_pull_policy(c.value("image", "")));
   set_default(c, "resources", json::object());
+  canonicalize_requirements(c);
   if (c.contains("ports"))
     for (auto& p : c["ports"]) set_default(p, "protocol", "TCP");
   if (c.contains("env"))
@@ -159,10 +183,14 @@ void default_pod_spec(json& spec) {
   for (const char* list : {"containers", "initContainers"})
     if (spec.contains(list) && spec[list].is_array())
       for (auto& c : spec[list]) default_container(c);
+  canonicalize_resource_list(spec, "overhead");
   if (spec.contains("volumes") && spec["volumes"].is_array()) {
     for (auto& v : spec["volumes"]) {
       for (const char* src : {"configMap", "secret"})
         if (v.contains(src) && v[src].is_object()) set_default(v[src], "defaultMode", 420);
+      if (v.contains("emptyDir") && v["emptyDir"].is_object() &&
+          v["emptyDir"].contains("sizeLimit"))
+        canonicalize_quantity(v["emptyDir"]["sizeLimit"], -9);  // a Quantity, not a list
     }
   }
 }
@@ -296,9 +324,22 @@ void default_builtin(const ResourceType& rt, json& obj, bool creating) {
     }
   } else if (rt.group.empty() && k == "PersistentVolumeClaim") {
     auto& spec = obj["spec"];
+    canonicalize_requirements(spec);
+    if (obj.contains("status")) canonicalize_resource_list(obj["status"], "capacity");
     set_default(spec, "volumeMode", "Filesystem");
     if (creating) set_default(spec, "storageClassName", "standard");
     if (creating) obj["status"] = {{"phase", "Pending"}};
+  } else if (rt.group.empty() && k == "ResourceQuota") {
+    if (obj.contains("spec")) canonicalize_resource_list(obj["spec"], "hard");
+    if (obj.contains("status")) {
+      canonicalize_resource_list(obj["status"], "hard");
+      canonicalize_resource_list(obj["status"], "used");
+    }
+  } else if (rt.group.empty() && k == "Node") {
+    if (obj.contains("status")) {
+      canonicalize_resource_list(obj["status"], "capacity");
+      canonicalize_resource_list(obj["status"], "allocatable");
+    }
   } else if (rt.group.empty() && k == "Secret") {
     set_default(obj, "type", "Opaque");
     if (obj.contains("stringData") && obj["stringData"].is_object()) {

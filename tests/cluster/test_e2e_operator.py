@@ -257,9 +257,19 @@ class OperatorOnRealCluster(unittest.TestCase):
         time.sleep(10)  # the last status writes and Events of convergence
         start = time.time()
         time.sleep(60)
-        writes = [w for w in self.cluster.audit_writes(since=start, user=SA_USER)
-                  if w["resource"] != "leases"]
+        minute = self.cluster.audit_writes(since=start, user=SA_USER)
+        writes = [w for w in minute if w["resource"] != "leases"]
+        print("\nwrites by the operator in the quiet minute: %d (and %d Lease renewals)" % (
+            len(writes), len(minute) - len(writes)))
         self.assertEqual(writes, [], "the operator wrote in a minute in which nothing changed")
+
+    def test_zz_no_request_of_the_operator_was_forbidden(self):
+        """With exactly the RBAC of manifests/, nothing the operator asked for was refused."""
+        refused = [w for w in self.cluster.audit_writes(user=SA_USER) if w["code"] == 403]
+        self.assertEqual(refused, [], "writes the apiserver refused the operator")
+        forbidden = [line for line in self.portal.logs().splitlines()
+                     if " 403 " in line or "forbidden" in line.lower()]
+        self.assertEqual(forbidden, [], "requests of the operator that RBAC refused")
 
     # -- the portal ---------------------------------------------------------------------------
 

@@ -106,6 +106,30 @@ class ApiSemanticsTest(unittest.TestCase):
         status, _, body = self.req("POST", "/api/v1/namespaces/default/events", event)
         self.assertEqual(status, 201, body)
 
+    def test_quantities_are_stored_canonically(self):
+        pod = {"metadata": {"name": "sized"}, "spec": {"containers": [{
+            "name": "main", "image": "busybox:1.36",
+            "resources": {"requests": {"cpu": "1000m", "memory": "1024Mi",
+                                       "ephemeral-storage": "2000"},
+                          "limits": {"cpu": "1.5", "memory": 1073741824,
+                                     "ephemeral-storage": "3e3"}}}],
+            "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "0.5Gi"}}]}}
+        status, _, body = self.req("POST", "/api/v1/namespaces/default/pods", pod)
+        self.assertEqual(status, 201, body)
+        res = body["spec"]["containers"][0]["resources"]
+        self.assertEqual(res, {"requests": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "2k"},
+                               "limits": {"cpu": "1500m", "memory": "1073741824",
+                                          "ephemeral-storage": "3e3"}})
+        self.assertEqual(body["spec"]["volumes"][0]["emptyDir"]["sizeLimit"], "512Mi")
+        status, _, quota = self.req("POST", "/api/v1/namespaces/default/resourcequotas", {
+            "metadata": {"name": "canonical"},
+            "spec": {"hard": {"requests.nvidia.com/gpu": "4000m", "limits.memory": "0.5Gi",
+                              "requests.cpu": "10u"}}})
+        self.assertEqual(status, 201, quota)
+        # ResourceLists are rounded up to milli.
+        self.assertEqual(quota["spec"]["hard"], {"requests.nvidia.com/gpu": "4",
+                                                 "limits.memory": "512Mi", "requests.cpu": "1m"})
+
     def test_a_log_asked_for_as_text_plain_alone_is_406(self):
         pods = "/api/v1/namespaces/default/pods"
         status, _, body = self.req("POST", pods, {"metadata": {"name": "talker"}, "spec": {

@@ -31,6 +31,11 @@ class PythonClientTest(unittest.TestCase):
     def test_list_then_watch_from_resource_version_with_bookmarks(self):
         ns = "watchers"
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+        # The controller-manager publishes kube-root-ca.crt into a new namespace a moment later;
+        # wait for it, so that it is in the list and not an event of the watch.
+        self.sim.wait_for(lambda: any(c.metadata.name == "kube-root-ca.crt"
+                                      for c in self.core.list_namespaced_config_map(ns).items),
+                          timeout=30, what="kube-root-ca.crt in the new namespace")
         for i in range(3):
             self.core.create_namespaced_config_map(ns, self.cm("before-%d" % i, {"i": str(i)}))
         listed = self.core.list_namespaced_config_map(ns)
