@@ -14,6 +14,7 @@
 #include "remotecode/kube/config.h"
 #include "remotecode/sim/yaml_json.h"
 #include "remotecode/util/encoding.h"
+#include "remotecode/util/private_file.h"
 
 namespace rc::dev {
 
@@ -47,7 +48,8 @@ std::string Environment::api_url() const {
 }
 
 void Environment::start() {
-  std::filesystem::create_directories(options_.state_dir);
+  // The kubeconfig, the admin's password and the cluster's Secrets live here.
+  util::make_private_dir(options_.state_dir);
   options_.sim.kubeconfig_out = kubeconfig_path();
   options_.sim.state_file = (std::filesystem::path(options_.state_dir) / "cluster.json").string();
   sim_ = std::make_unique<sim::Simulator>(options_.sim);
@@ -84,11 +86,7 @@ std::string Environment::read_or_make_admin_password() const {
   if (std::ifstream in(path); in) std::getline(in, password);
   if (password.size() >= 8) return password;
   password = util::random_hex(12);
-  std::ofstream out(path, std::ios::trunc);
-  out << password << "\n";
-  out.close();
-  std::filesystem::permissions(
-      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  util::write_private_file(path.string(), password + "\n");
   return password;
 }
 

@@ -8,25 +8,11 @@
 #include <stdexcept>
 
 #include "remotecode/util/encoding.h"
+#include "remotecode/util/private_file.h"
 
 namespace rc::sim {
 
-namespace {
-
-void write_private_file(const std::string& path, const std::string& content) {
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + path);
-    out << content;
-  }
-  ::chmod(tmp.c_str(), 0600);
-  std::filesystem::rename(tmp, path);
-}
-
-}  // namespace
+using util::write_private_file;
 
 Simulator::Simulator(SimulatorOptions options) : options_(std::move(options)) {
   if (options_.token.empty()) options_.token = util::random_hex(24);

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "remotecode/util/private_file.h"
+
 namespace rc::sim {
 
 using nlohmann::json;
@@ -28,39 +30,6 @@ std::string errno_text() {
 bool is_crd(const json& obj) {
   return obj.value("kind", "") == "CustomResourceDefinition" &&
          obj.value("apiVersion", "").rfind("apiextensions.k8s.io/", 0) == 0;
-}
-
-// Writes `text` to `path` so that a reader (or a crash) sees the old or the new file whole.
-void write_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + errno_text());
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string why = errno_text();
-      ::close(fd);
-      throw std::runtime_error("cannot write " + tmp + ": " + why);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    std::string why = errno_text();
-    ::close(fd);
-    throw std::runtime_error("cannot write " + tmp + ": " + why);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + errno_text());
-  // The rename itself lasts once the folder is synced.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 }  // namespace
@@ -193,7 +162,7 @@ void StateFile::save(Store& store) {
       first = false;
     }
   text += "\n]}\n";
-  write_atomically(path_, text);
+  util::write_private_file(path_, text);
   saved_rv_ = rv;
 }
 

@@ -2,6 +2,7 @@
 import http.cookies
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,22 @@ class DevCommand(unittest.TestCase):
         for code, seconds in stops:
             self.assertEqual(code, 0)
             self.assertLess(seconds, STOP_SECONDS, "seconds from Ctrl-C to exit: %s" % stops)
+
+    def test_the_state_folder_and_its_secrets_are_the_owners_alone(self):
+        state = tempfile.mkdtemp(prefix="rc-dev-")
+        os.chmod(state, 0o755)  # as `mkdir .state` or an older remote-code dev left it
+        dev = Dev(state)
+        try:
+            modes = {name: stat.S_IMODE(os.stat(os.path.join(state, name)).st_mode)
+                     for name in ("kubeconfig", "admin-password", "cluster.json")
+                     if os.path.exists(os.path.join(state, name))}
+            self.assertEqual(stat.S_IMODE(os.stat(state).st_mode), 0o700)
+            self.assertEqual(modes.get("kubeconfig"), 0o600)
+            self.assertEqual(modes.get("admin-password"), 0o600)
+            self.assertEqual(modes.get("cluster.json", 0o600), 0o600)
+            dev.interrupt()
+        finally:
+            dev.kill()
 
     def test_corrupt_state_file_stops_the_start_and_is_kept(self):
         state = tempfile.mkdtemp(prefix="rc-dev-")
