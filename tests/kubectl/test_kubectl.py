@@ -192,10 +192,13 @@ spec: {size: 2}
         out = self.k("get", "deploy", "web").stdout.splitlines()
         self.assertEqual(out[0].split(), ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"])
         self.assertEqual(out[1].split()[1:4], ["3/3", "3", "3"])
-        pods = self.k("get", "pods", "-l", "app=web", "-o", "wide").stdout.splitlines()
+        # The old ReplicaSets' pods may still be terminating for a moment on a real cluster.
+        def three_running():
+            pods = self.k("get", "pods", "-l", "app=web", "-o", "wide").stdout.splitlines()
+            ok = len(pods) == 4 and all("Running" in p for p in pods[1:])
+            return pods if ok else None
+        pods = self.sim.wait_for(three_running, timeout=30, what="three Running web pods")
         self.assertEqual(pods[0].split()[:6], ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP"])
-        self.assertEqual(len(pods), 4)
-        self.assertTrue(all("Running" in p for p in pods[1:]))
 
     def test_get_watch_with_timeout(self):
         proc = subprocess.Popen(["kubectl", "get", "cm", "-w", "--request-timeout=4s"],
