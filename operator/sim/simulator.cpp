@@ -1,10 +1,7 @@
 #include "remotecode/sim/simulator.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
-#include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "remotecode/util/encoding.h"

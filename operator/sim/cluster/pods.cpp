@@ -81,6 +81,12 @@ double annotation_seconds(const json& pod, const char* name, double fallback) {
   }
 }
 
+bool owned_by_job(const json& pod) {
+  for (const auto& o : pod["metadata"].value("ownerReferences", json::array()))
+    if (o.value("kind", "") == "Job") return true;
+  return false;
+}
+
 // $(VAR) from the container's env (value or the fieldRefs the kubelet resolves).
 std::string expand_env(const std::string& text, const json& pod, const json& container) {
   std::map<std::string, std::string> env;
@@ -477,14 +483,6 @@ int Cluster::scripted_exit_code(const json& p) {
   std::string code = annotation(p, annotations::kExitCode);
   return code.empty() ? 0 : std::atoi(code.c_str());
 }
-
-namespace {
-bool owned_by_job(const json& pod) {
-  for (const auto& o : pod["metadata"].value("ownerReferences", json::array()))
-    if (o.value("kind", "") == "Job") return true;
-  return false;
-}
-}  // namespace
 
 double Cluster::run_seconds(const json& pod) const {
   double scripted = annotation_seconds(pod, annotations::kRunSeconds, -1);
