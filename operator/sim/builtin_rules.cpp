@@ -469,6 +469,12 @@ json validate_builtin(const ResourceType& rt, const json& obj, const json* old) 
           cause("FieldValueInvalid", "involvedObject.namespace",
                 "Invalid value: " + quote_json(involved) + ": does not match event.namespace"));
   } else if (rt.group == "apps" && k == "Deployment") {
+    // A negative count once reached the simulated controller and took the process down.
+    const json replicas = spec.value("replicas", json(0));
+    if (!replicas.is_number_integer() || replicas.get<int64_t>() < 0)
+      causes.push_back(
+          cause("FieldValueInvalid", "spec.replicas",
+                "Invalid value: " + replicas.dump() + ": must be greater than or equal to 0"));
     auto tmpl = spec.value("template", json::object());
     validate_pod_spec(tmpl.value("spec", json()), "spec.template.spec", causes, false);
     auto sel = spec.value("selector", json());

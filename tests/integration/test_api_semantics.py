@@ -130,6 +130,16 @@ class ApiSemanticsTest(unittest.TestCase):
         self.assertEqual(quota["spec"]["hard"], {"requests.nvidia.com/gpu": "4",
                                                  "limits.memory": "512Mi", "requests.cpu": "1m"})
 
+    def test_a_negative_replica_count_is_invalid(self):
+        status, _, err = self.req("POST", "/apis/apps/v1/namespaces/default/deployments", {
+            "metadata": {"name": "negative"},
+            "spec": {"replicas": -1, "selector": {"matchLabels": {"app": "n"}},
+                     "template": {"metadata": {"labels": {"app": "n"}},
+                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
+        self.assertEqual((status, err["reason"]), (422, "Invalid"))
+        self.assertIn("spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+                      err["message"])
+
     def test_a_log_asked_for_as_text_plain_alone_is_406(self):
         pods = "/api/v1/namespaces/default/pods"
         status, _, body = self.req("POST", pods, {"metadata": {"name": "talker"}, "spec": {
