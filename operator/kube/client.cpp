@@ -40,7 +40,11 @@ std::shared_ptr<Client> Client::connect(const ClusterConfig& config, ClientOptio
   return std::make_shared<Client>(transport, std::move(options));
 }
 
-void Client::acquire_token() {
+std::shared_ptr<Client> Client::with_options(ClientOptions options) const {
+  return std::make_shared<Client>(transport_, std::move(options));
+}
+
+void Client::acquire_token(std::chrono::steady_clock::time_point deadline) {
   if (options_.qps <= 0) return;
   std::unique_lock lk(bucket_mu_);
   for (;;) {
@@ -52,7 +56,10 @@ void Client::acquire_token() {
       tokens_ -= 1;
       return;
     }
-    auto wait = std::chrono::duration<double>((1 - tokens_) / options_.qps);
+    auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>((1 - tokens_) / options_.qps));
+    if (deadline - now <= wait)
+      throw TransportError("client rate limit: no token before the request's deadline");
     lk.unlock();
     std::this_thread::sleep_for(wait);
     lk.lock();
@@ -69,21 +76,50 @@ std::chrono::milliseconds backoff_delay(int attempt) {
   return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
 }
 
+std::string path_only(const std::string& path) {
+  return path.substr(0, path.find('?'));
+}
+
 }  // namespace
 
 HttpResponse Client::request(HttpRequest req, bool idempotent) {
-  if (req.timeout_ms == 30000) req.timeout_ms = options_.timeout_ms;
+  using Clock = std::chrono::steady_clock;
+  const long per_attempt = req.timeout_ms == 30000 ? options_.timeout_ms : req.timeout_ms;
+  Clock::time_point deadline = req.deadline;
+  if (deadline == Clock::time_point{})
+    deadline = options_.deadline_ms > 0
+                   ? Clock::now() + std::chrono::milliseconds(options_.deadline_ms)
+                   : Clock::time_point::max();
+  auto remaining_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  };
+  auto expired = [&] {
+    return TransportError(req.method + " " + path_only(req.path) +
+                          ": deadline exceeded before an answer came");
+  };
   for (int attempt = 0;; ++attempt) {
-    acquire_token();
+    acquire_token(deadline);
+    if (deadline != Clock::time_point::max()) {
+      long left = static_cast<long>(remaining_ms());
+      if (left <= 0) throw expired();
+      // An attempt never outlives the request's deadline (libcurl: 0 means no timeout).
+      req.timeout_ms = per_attempt > 0 ? std::min(per_attempt, left) : left;
+    } else {
+      req.timeout_ms = per_attempt;
+    }
+    // Sleeps before the next attempt unless that would pass the deadline.
+    auto may_wait = [&](std::chrono::milliseconds d) {
+      return deadline == Clock::time_point::max() || Clock::now() + d < deadline;
+    };
     HttpResponse res;
     try {
       res = transport_->send(req);
     } catch (const TransportError& e) {
       if (observer_) observer_->on_request(req.method, "<error>");
-      if (!idempotent || attempt >= options_.max_retries) throw;
       auto d = backoff_delay(attempt);
-      spdlog::debug("kube: {} {} failed ({}); retrying in {} ms", req.method, req.path, e.what(),
-                    d.count());
+      if (!idempotent || attempt >= options_.max_retries || !may_wait(d)) throw;
+      spdlog::debug("kube: {} {} failed ({}); retrying in {} ms", req.method, path_only(req.path),
+                    e.what(), d.count());
       std::this_thread::sleep_for(d);
       continue;
     }
@@ -91,8 +127,6 @@ HttpResponse Client::request(HttpRequest req, bool idempotent) {
     if (res.status >= 200 && res.status < 300) return res;
     bool retry = attempt < options_.max_retries &&
                  (res.status == 429 || (idempotent && res.status >= 500 && res.status != 501));
-    if (!retry)
-      throw ApiError(res.status, res.body, req.method, req.path.substr(0, req.path.find('?')));
     std::chrono::milliseconds d = backoff_delay(attempt);
     if (auto it = res.headers.find("retry-after"); it != res.headers.end()) {
       try {
@@ -100,9 +134,24 @@ HttpResponse Client::request(HttpRequest req, bool idempotent) {
       } catch (const std::exception&) {
       }
     }
-    spdlog::debug("kube: {} {} answered {}; retrying in {} ms", req.method,
-                  req.path.substr(0, req.path.find('?')), res.status, d.count());
+    if (!retry || !may_wait(d))
+      throw ApiError(res.status, res.body, req.method, path_only(req.path));
+    spdlog::debug("kube: {} {} answered {}; retrying in {} ms", req.method, path_only(req.path),
+                  res.status, d.count());
     std::this_thread::sleep_for(d);
+  }
+}
+
+HttpResponse Client::stream(const HttpRequest& req, const DataSink& sink,
+                            const std::atomic<bool>& cancel) {
+  acquire_token();
+  try {
+    HttpResponse res = transport_->stream(req, sink, cancel);
+    if (observer_) observer_->on_request(req.method, std::to_string(res.status));
+    return res;
+  } catch (const TransportError&) {
+    if (observer_) observer_->on_request(req.method, "<error>");
+    throw;
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace rc::kube {
 
 using nlohmann::json;
@@ -30,6 +32,15 @@ bool LineDecoder::feed(std::string_view chunk,
   }
 }
 
+int idle_limit_seconds(const WatchOptions& opts) {
+  if (opts.idle_timeout_seconds > 0) return opts.idle_timeout_seconds;
+  constexpr int kBookmarkInterval = 60;  // the apiserver's bookmark frequency
+  constexpr int kMargin = 30;
+  int quiet =
+      opts.bookmarks ? std::min(opts.timeout_seconds, kBookmarkInterval) : opts.timeout_seconds;
+  return std::max(1, quiet) + kMargin;
+}
+
 WatchEnd watch_once(Client& client, const ResourceRef& ref, const std::string& ns,
                     const WatchOptions& opts, std::string& resource_version,
                     const std::function<void(const WatchEvent&)>& on_event,
@@ -41,39 +52,38 @@ WatchEnd watch_once(Client& client, const ResourceRef& ref, const std::string& n
   if (!opts.field_selector.empty()) q += "&fieldSelector=" + url_escape(opts.field_selector);
   HttpRequest req{"GET", ref.collection_path(ns) + q};
   req.timeout_ms = 0;
-  client.acquire_token();
+  req.idle_timeout_ms = 1000L * idle_limit_seconds(opts);
 
+  // Everything below is per attempt: the transport streams only a 2xx body to the sink.
   LineDecoder decoder;
   WatchEnd end = WatchEnd::Closed;
-  std::string error_body;
-  bool failed_status = false;
-  HttpResponse res = client.transport().stream(
+  HttpResponse res = client.stream(
       req,
       [&](std::string_view chunk) {
-        if (failed_status) {
-          error_body.append(chunk);
-          return true;
-        }
         return decoder.feed(chunk, [&](std::string_view line) {
           json ev = json::parse(line, nullptr, false);
-          if (ev.is_discarded() || !ev.is_object() || !ev.contains("type")) {
-            // Not an event: a Status body of a refused watch.
-            failed_status = true;
-            error_body.append(line);
-            return true;
+          if (ev.is_discarded() || !ev.is_object() || !ev.contains("type") ||
+              !ev["type"].is_string() || !ev.contains("object") || !ev["object"].is_object()) {
+            spdlog::warn("kube: watch {}: a line that is not an event ({} bytes); watching again",
+                         ref.resource, line.size());
+            end = WatchEnd::Failed;
+            return false;
           }
-          WatchEvent we{ev.value("type", ""), std::move(ev["object"])};
+          WatchEvent we{ev["type"].get<std::string>(), std::move(ev["object"])};
           if (we.type == "ERROR") {
             int code = we.object.value("code", 0);
             if (code == 410) {
               end = WatchEnd::Expired;
               return false;
             }
-            spdlog::warn("kube: watch {} ended with an error: {}", ref.resource,
+            spdlog::warn("kube: watch {} ended with an error ({}): {}", ref.resource, code,
                          we.object.value("message", ""));
+            end = WatchEnd::Failed;
             return false;
           }
-          std::string rv = we.object.value("metadata", json::object()).value("resourceVersion", "");
+          std::string rv;
+          if (auto md = we.object.find("metadata"); md != we.object.end() && md->is_object())
+            rv = md->value("resourceVersion", "");
           on_event(we);
           if (!rv.empty()) resource_version = rv;
           return !cancel.load();
@@ -83,8 +93,10 @@ WatchEnd watch_once(Client& client, const ResourceRef& ref, const std::string& n
   if (cancel.load()) return WatchEnd::Cancelled;
   if (res.status == 410) return WatchEnd::Expired;
   if (res.status != 200 && res.status != 0)
-    throw ApiError(res.status, error_body.empty() ? res.body : error_body, "WATCH",
-                   ref.collection_path(ns));
+    throw ApiError(res.status, res.body, "WATCH", ref.collection_path(ns));
+  if (!res.stream_error.empty())
+    spdlog::info("kube: watch {} from {} dropped: {}; resuming", ref.resource, resource_version,
+                 res.stream_error);
   return end;
 }
 

@@ -18,6 +18,20 @@ std::string controller_owner_key(const json& obj, const std::string& kind) {
   return "";
 }
 
+bool is_terminal(const std::exception& e) {
+  if (dynamic_cast<const TerminalError*>(&e)) return true;
+  if (const auto* api = dynamic_cast<const kube::ApiError*>(&e)) {
+    // A 403 for an exceeded ResourceQuota, or a namespace being deleted, passes by itself: it
+    // is retried with backoff like any transient error.
+    const std::string message = api->status().value("message", "");
+    if (api->code() == 403 && (message.find("exceeded quota") != std::string::npos ||
+                               message.find("is being terminated") != std::string::npos))
+      return false;
+    return api->code() == 400 || api->code() == 403 || api->code() == 422;
+  }
+  return false;
+}
+
 Controller::Controller(std::string name, std::shared_ptr<Informer> primary, Reconciler reconcile,
                        ControllerOptions options)
     : name_(std::move(name)),
@@ -61,6 +75,25 @@ Controller& Controller::watches(const std::shared_ptr<Informer>& source,
   return *this;
 }
 
+Controller& Controller::on_terminal_error(TerminalErrorHandler handler) {
+  on_terminal_ = std::move(handler);
+  return *this;
+}
+
+void Controller::report_terminal(const std::string& key, const std::string& reason,
+                                 const std::string& message) {
+  spdlog::warn("controller {}: reconcile {} failed and will not be retried until it changes: {}",
+               name_, key, message);
+  if (!on_terminal_) return;
+  try {
+    on_terminal_(primary_->store().get(key), reason, message);
+  } catch (const std::exception& e) {
+    spdlog::warn("controller {}: could not report the error of {}: {}", name_, key, e.what());
+  } catch (...) {
+    spdlog::warn("controller {}: could not report the error of {}", name_, key);
+  }
+}
+
 void Controller::start() {
   if (running_.exchange(true)) return;
   for (int i = 0; i < std::max(1, options_.workers); ++i)
@@ -78,7 +111,21 @@ void Controller::stop() {
 void Controller::worker() {
   while (auto key = queue_->get()) {
     auto started = std::chrono::steady_clock::now();
-    std::string result;
+    std::string result = "error";
+    // Every failure counts in controller_runtime_reconcile_errors_total, as in controller-runtime.
+    auto retry = [&] {
+      queue_->add_rate_limited(*key);
+      if (options_.metrics) options_.metrics->reconcile_error(name_);
+    };
+    auto terminal = [&](const std::string& reason, const std::string& message) {
+      // Forgotten, not requeued: the next event of the object (or of its children) tries again.
+      queue_->forget(*key);
+      if (options_.metrics) {
+        options_.metrics->reconcile_error(name_);
+        options_.metrics->terminal_reconcile_error(name_);
+      }
+      report_terminal(*key, reason, message);
+    };
     try {
       Result r = reconcile_(*key);
       queue_->forget(*key);
@@ -88,29 +135,30 @@ void Controller::worker() {
       } else {
         result = "success";
       }
-    } catch (const kube::ApiError& e) {
-      // A write against a stale cache: expected now and then, retried with the fresh object.
-      if (e.conflict())
-        spdlog::debug("controller {}: reconcile {} conflicted, retrying: {}", name_, *key,
-                      e.what());
-      else
-        spdlog::warn("controller {}: reconcile {} failed: {}", name_, *key, e.what());
-      queue_->add_rate_limited(*key);
-      result = "error";
-      if (options_.metrics) options_.metrics->reconcile_error(name_);
     } catch (const CacheBehind& e) {
+      // Expected now and then: debug, not a warning, but an error all the same.
       spdlog::debug("controller {}: reconcile {}: {}", name_, *key, e.what());
-      queue_->add_rate_limited(*key);
-      result = "error";
+      retry();
+    } catch (const TerminalError& e) {
+      terminal(e.reason, e.what());
+    } catch (const kube::ApiError& e) {
+      if (is_terminal(e)) {
+        terminal(e.reason().empty() ? "ApiError" : e.reason(), e.what());
+      } else {
+        // A write against a stale cache: expected now and then, retried with the fresh object.
+        if (e.conflict())
+          spdlog::debug("controller {}: reconcile {} conflicted, retrying: {}", name_, *key,
+                        e.what());
+        else
+          spdlog::warn("controller {}: reconcile {} failed: {}", name_, *key, e.what());
+        retry();
+      }
     } catch (const std::exception& e) {
       spdlog::warn("controller {}: reconcile {} failed: {}", name_, *key, e.what());
-      queue_->add_rate_limited(*key);
-      result = "error";
-      if (options_.metrics) options_.metrics->reconcile_error(name_);
+      retry();
     } catch (...) {
       spdlog::error("controller {}: reconcile {} threw a non-exception", name_, *key);
-      queue_->add_rate_limited(*key);
-      result = "error";
+      retry();
     }
     ++reconciles_;
     if (options_.metrics)

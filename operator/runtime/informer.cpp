@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <random>
 
 namespace rc::runtime {
@@ -161,6 +162,24 @@ bool Informer::wait_for_sync(std::chrono::milliseconds timeout) {
   return cv_.wait_for(lk, timeout, [this] { return synced_.load() || stop_.load(); }) && synced_;
 }
 
+std::string Informer::last_error() const {
+  std::lock_guard lk(mu_);
+  return last_error_;
+}
+
+template <class Call>
+void Informer::notify(const Call& call) {
+  for (const auto& h : handlers_) {
+    try {
+      call(h);
+    } catch (const std::exception& e) {
+      spdlog::error("informer {}: an event handler failed: {}", ref_.resource, e.what());
+    } catch (...) {
+      spdlog::error("informer {}: an event handler threw a non-exception", ref_.resource);
+    }
+  }
+}
+
 void Informer::relist() {
   kube::ListOptions lo;
   lo.label_selector = options_.label_selector;
@@ -179,18 +198,19 @@ void Informer::relist() {
   auto gone = store_.replace(objs);
   resource_version_ = result.resource_version;
   for (const auto& [before, after] : changes) {
-    for (const auto& h : handlers_) {
+    notify([&](const EventHandlers& h) {
       if (!before && h.on_add)
         h.on_add(after);
       else if (before && h.on_update &&
                (*before)["metadata"].value("resourceVersion", "") !=
                    (*after)["metadata"].value("resourceVersion", ""))
         h.on_update(before, after);
-    }
+    });
   }
   for (const auto& o : gone)
-    for (const auto& h : handlers_)
+    notify([&](const EventHandlers& h) {
       if (h.on_delete) h.on_delete(o);
+    });
   if (!synced_) {
     std::lock_guard lk(mu_);
     synced_ = true;
@@ -205,20 +225,26 @@ void Informer::apply(const kube::WatchEvent& ev) {
   auto ptr = std::make_shared<const json>(std::move(obj));
   if (ev.type == "DELETED") {
     auto before = store_.erase(object_key(*ptr));
-    for (const auto& h : handlers_)
+    notify([&](const EventHandlers& h) {
       if (h.on_delete) h.on_delete(before ? before : ptr);
+    });
     return;
   }
   auto before = store_.upsert(ptr);
-  for (const auto& h : handlers_) {
+  notify([&](const EventHandlers& h) {
     if (!before && h.on_add)
       h.on_add(ptr);
     else if (before && h.on_update)
       h.on_update(before, ptr);
-  }
+  });
 }
 
 void Informer::run() {
+  // client-go's reflector: a failed or at-once-ended watch waits 0.8 s doubling to 30 s
+  // (jittered, so many informers do not come back together); after a few in a row the
+  // resourceVersion itself is suspect, so list again.
+  constexpr int kRelistAfterFailures = 3;
+  constexpr auto kShortestHealthyWatch = std::chrono::seconds(1);
   std::mt19937 rng{std::random_device{}()};
   int failures = 0;
   bool need_list = true;
@@ -227,6 +253,7 @@ void Informer::run() {
     cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return stop_.load(); });
   };
   while (!stop_) {
+    std::string failure;
     try {
       if (need_list) {
         relist();
@@ -235,28 +262,56 @@ void Informer::run() {
       kube::WatchOptions wo;
       wo.label_selector = options_.label_selector;
       wo.field_selector = options_.field_selector;
+      wo.idle_timeout_seconds = options_.watch_idle_timeout_seconds;
       // Jittered, so many informers do not reconnect together.
       int t = options_.watch_timeout_seconds;
       wo.timeout_seconds = t + static_cast<int>(rng() % static_cast<unsigned>(std::max(1, t)));
+      int64_t events = 0;
+      auto started = std::chrono::steady_clock::now();
       auto end = kube::watch_once(
           *client_, ref_, options_.namespace_name, wo, resource_version_,
-          [this](const kube::WatchEvent& ev) { apply(ev); }, stop_);
-      failures = 0;
-      if (end == kube::WatchEnd::Expired) {
-        spdlog::info("informer {}: resourceVersion {} expired; listing again", ref_.resource,
-                     resource_version_);
-        need_list = true;
+          [this, &events](const kube::WatchEvent& ev) {
+            ++events;
+            apply(ev);
+          },
+          stop_);
+      switch (end) {
+        case kube::WatchEnd::Expired:
+          spdlog::info("informer {}: resourceVersion {} expired; listing again", ref_.resource,
+                       resource_version_);
+          need_list = true;
+          break;
+        case kube::WatchEnd::Failed:
+          failure = "the watch ended with an error";
+          break;
+        case kube::WatchEnd::Closed:
+          if (events == 0 && std::chrono::steady_clock::now() - started < kShortestHealthyWatch)
+            failure = "the watch ended as soon as it was opened";
+          else
+            failures = 0;
+          break;
+        case kube::WatchEnd::Cancelled:
+          break;
       }
+    } catch (const kube::ApiError& e) {
+      failure = e.what();
+      if (e.gone()) need_list = true;
     } catch (const std::exception& e) {
-      if (stop_) break;
-      ++failures;
-      // 0.8 s doubling to 30 s, jittered: a broken server is not hammered.
-      double delay = std::min(30.0, 0.8 * std::pow(2.0, std::min(failures - 1, 6)));
-      delay *= std::uniform_real_distribution<double>(1.0, 1.5)(rng);
-      spdlog::warn("informer {}: {}; retrying in {:.1f} s", ref_.resource, e.what(), delay);
-      if (auto* api = dynamic_cast<const kube::ApiError*>(&e); api && api->gone()) need_list = true;
-      pause(delay);
+      failure = e.what();
+    } catch (...) {
+      failure = "an exception that is not a std::exception";
     }
+    if (failure.empty() || stop_) continue;
+    ++failures;
+    if (failures >= kRelistAfterFailures) need_list = true;
+    {
+      std::lock_guard lk(mu_);
+      last_error_ = failure;
+    }
+    double delay = std::min(30.0, 0.8 * std::pow(2.0, std::min(failures - 1, 6)));
+    delay *= std::uniform_real_distribution<double>(1.0, 1.5)(rng);
+    spdlog::warn("informer {}: {}; retrying in {:.1f} s", ref_.resource, failure, delay);
+    pause(delay);
   }
 }
 

@@ -2,13 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 namespace rc::runtime {
 
 Manager::Manager(std::shared_ptr<kube::Client> client, ManagerOptions options)
     : client_(std::move(client)),
       options_(std::move(options)),
       metrics_(std::make_shared<Metrics>()) {
-  client_->set_observer(metrics_->request_observer());
+  client_->set_observer(metrics_->request_observer(client_->transport().host()));
 }
 
 Manager::~Manager() {
@@ -34,9 +36,32 @@ Controller& Manager::add_controller(const std::string& name, std::shared_ptr<Inf
 }
 
 bool Manager::ready() const {
+  if (failed_) return false;
   for (const auto& [id, inf] : informers_)
     if (!inf->has_synced()) return false;
   return true;
+}
+
+std::string Manager::failure() const {
+  std::lock_guard lk(mu_);
+  return failure_;
+}
+
+void Manager::fail(const std::string& reason) {
+  if (failed_.exchange(true)) return;
+  {
+    std::lock_guard lk(mu_);
+    failure_ = reason;
+    cv_.notify_all();
+  }
+  if (options_.on_fatal) {
+    options_.on_fatal(reason);
+    return;
+  }
+  spdlog::critical("manager: {}; exiting", reason);
+  if (auto logger = spdlog::default_logger()) logger->flush();
+  // Not exit(): no destructor may wait for reconciles, watches or servers.
+  std::_Exit(1);
 }
 
 bool Manager::leading() const {
@@ -79,29 +104,63 @@ void Manager::start() {
     while (!cv_.wait_for(lk, std::chrono::milliseconds(500), [this] { return stopping_; }))
       for (auto& c : controllers_) c->queue().update_unfinished_work();
   });
+  // The elector only signals: waiting for caches happens here, never on its thread, so it
+  // renews while caches fill.
+  auto launch = [this] {
+    std::lock_guard lk(mu_);
+    if (stopping_ || controllers_started_.exchange(true)) return;
+    starter_ = std::thread([this] { start_controllers(); });
+  };
   if (!options_.leader_elect) {
-    start_controllers();
+    launch();
     return;
   }
   metrics_->set_leader(options_.leader_election.lease_name, false);
-  elector_ = std::make_unique<LeaderElector>(client_, options_.leader_election);
+  auto lease_client = leader_election_client(*client_, options_.leader_election);
+  lease_client->set_observer(metrics_->request_observer(client_->transport().host()));
+  elector_ = std::make_unique<LeaderElector>(lease_client, options_.leader_election);
   elector_->start(
-      [this] {
+      [this, launch] {
         metrics_->set_leader(options_.leader_election.lease_name, true);
-        start_controllers();
+        launch();
       },
       [this] {
         metrics_->set_leader(options_.leader_election.lease_name, false);
-        std::lock_guard lk(mu_);
-        lost_leadership_ = true;
-        cv_.notify_all();
+        bool stopping;
+        {
+          std::lock_guard lk(mu_);
+          stopping = stopping_;
+        }
+        if (!stopping) fail("lost the leader lease " + options_.leader_election.lease_name);
       });
 }
 
 void Manager::start_controllers() {
-  if (controllers_running_.exchange(true)) return;
-  for (auto& [id, inf] : informers_) inf->wait_for_sync(std::chrono::seconds(60));
-  for (auto& c : controllers_) c->start();
+  auto deadline = std::chrono::steady_clock::now() + options_.cache_sync_timeout;
+  auto stopping = [this] {
+    std::lock_guard lk(mu_);
+    return stopping_;
+  };
+  for (auto& [id, inf] : informers_) {
+    // In slices, so that stop() is not held up by a cache that will never sync.
+    while (!inf->has_synced() && !stopping() && std::chrono::steady_clock::now() < deadline)
+      inf->wait_for_sync(std::chrono::milliseconds(200));
+    if (stopping()) return;
+    if (!inf->has_synced()) {
+      std::string why = inf->last_error();
+      fail("the cache of " + inf->ref().resource + " did not sync within " +
+           std::to_string(options_.cache_sync_timeout.count() / 1000) + " s" +
+           (why.empty() ? "" : ": " + why));
+      return;
+    }
+  }
+  {
+    // Under the lock that stop() takes first, so controllers never start after stop began.
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    controllers_running_ = true;
+    for (auto& c : controllers_) c->start();
+  }
   spdlog::info("manager: {} controller(s) running", controllers_.size());
 }
 
@@ -112,8 +171,8 @@ void Manager::stop_controllers() {
 
 bool Manager::wait() {
   std::unique_lock lk(mu_);
-  cv_.wait(lk, [this] { return stopping_ || lost_leadership_; });
-  return !lost_leadership_;
+  cv_.wait(lk, [this] { return stopping_ || failed_; });
+  return !failed_;
 }
 
 void Manager::stop() {
@@ -128,6 +187,7 @@ void Manager::stop() {
     cv_.notify_all();
   }
   if (ticker_.joinable()) ticker_.join();
+  if (starter_.joinable()) starter_.join();
   stop_controllers();
   if (elector_) elector_->stop();  // releases the lease so a successor starts at once
   // Each watch notices within about a second (curl's progress callback): ask them all first,

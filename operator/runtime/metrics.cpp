@@ -16,8 +16,10 @@ prometheus::Histogram::BucketBoundaries time_buckets() {
           6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 
+// controller-runtime's workqueue buckets: prometheus.ExponentialBuckets(10e-9, 10, 12), 10 ns
+// to 1000 s (a key backing off for minutes still lands in a bucket of its own).
 prometheus::Histogram::BucketBoundaries queue_buckets() {
-  return {1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10};
+  return {1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000};
 }
 
 class QueueMetrics : public QueueObserver {
@@ -54,13 +56,14 @@ class QueueMetrics : public QueueObserver {
 
 class RequestMetrics : public kube::RequestObserver {
  public:
-  explicit RequestMetrics(Metrics& m) : m_(m) {}
+  RequestMetrics(Metrics& m, std::string host) : m_(m), host_(std::move(host)) {}
   void on_request(const std::string& method, const std::string& code) override {
-    m_.rest_client_requests.Add({{"code", code}, {"method", method}, {"host", ""}}).Increment();
+    m_.rest_client_requests.Add({{"code", code}, {"method", method}, {"host", host_}}).Increment();
   }
 
  private:
   Metrics& m_;
+  std::string host_;
 };
 
 }  // namespace
@@ -113,6 +116,10 @@ Metrics::Metrics()
                            .Name("controller_runtime_reconcile_errors_total")
                            .Help("Total number of reconciliation errors per controller")
                            .Register(*registry_);
+  terminal_errors_ = &prometheus::BuildCounter()
+                          .Name("controller_runtime_terminal_reconcile_errors_total")
+                          .Help("Total number of terminal reconciliation errors per controller")
+                          .Register(*registry_);
   reconcile_time_ = &prometheus::BuildHistogram()
                          .Name("controller_runtime_reconcile_time_seconds")
                          .Help("Length of time per reconciliation per controller")
@@ -139,6 +146,10 @@ void Metrics::reconcile_error(const std::string& controller) {
   reconcile_errors_->Add({{"controller", controller}}).Increment();
 }
 
+void Metrics::terminal_reconcile_error(const std::string& controller) {
+  terminal_errors_->Add({{"controller", controller}}).Increment();
+}
+
 void Metrics::set_leader(const std::string& name, bool leading) {
   leader_->Add({{"name", name}}).Set(leading ? 1 : 0);
 }
@@ -147,8 +158,8 @@ std::shared_ptr<QueueObserver> Metrics::queue_observer(const std::string& queue_
   return std::make_shared<QueueMetrics>(*this, queue_name);
 }
 
-std::shared_ptr<kube::RequestObserver> Metrics::request_observer() {
-  return std::make_shared<RequestMetrics>(*this);
+std::shared_ptr<kube::RequestObserver> Metrics::request_observer(const std::string& host) {
+  return std::make_shared<RequestMetrics>(*this, host);
 }
 
 }  // namespace rc::runtime

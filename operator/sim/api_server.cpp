@@ -5,6 +5,7 @@
 #include <chrono>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "remotecode/sim/discovery.h"
 #include "remotecode/sim/patch.h"
@@ -131,11 +132,21 @@ void ApiServer::count(const std::string& verb, const ResourceType& rt, const std
   ++counts_[key];
 }
 
+void ApiServer::hold_while(const std::function<bool()>& fault_holds) const {
+  while (!stopping_ && fault_holds()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
 Response ApiServer::handle(Request& req) {
   auto started = std::chrono::steady_clock::now();
   Response res;
   try {
     std::string path = req.path;
+    if (faults_.blackholed(req.header("User-Agent"))) {
+      // Injected: the request never arrived. Nothing is served; the connection stays open and
+      // silent until the fault is lifted, then ends with an answer the client stopped awaiting.
+      hold_while([&] { return faults_.blackholed(req.header("User-Agent")); });
+      throw StatusError(504, "Timeout", "injected fault: this client was black-holed");
+    }
     if (path == "/healthz" || path == "/livez" || path == "/readyz")
       return Response::text(200, "ok");
     std::string user;
@@ -308,6 +319,7 @@ Response ApiServer::resource_request(Request& req, const std::string& group,
                       "the server does not allow this method on the requested resource");
   count(verb, rt, sub, req.header("User-Agent"));
   faults_.before_request(verb);
+  if (verb == "watch" && faults_.take_unauthorized_watch()) throw unauthorized();
 
   if (sub == "log") {
     if (!logs_) throw path_not_found(req.path);
@@ -504,7 +516,14 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
       throw bad_request("resourceVersion: Invalid value: \"" + rv_param + "\": must be a number");
     }
   }
+  if (faults_.stall_watches()) {
+    // Injected: accepted, then nothing at all, not even the header.
+    hold_while([&] { return faults_.stall_watches(); });
+    throw StatusError(504, "Timeout", "injected fault: this watch was stalled");
+  }
   bool forced_410 = faults_.take_forced_410();
+  int injected_error = faults_.watch_error_code();
+  std::string user_agent = req.header("User-Agent");
   int bookmark_every = options_.bookmark_interval_seconds;
   Store& store = api_.store();
 
@@ -560,7 +579,22 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
       return "{\"type\":\"ERROR\",\"object\":" + st.dump() + "}\n";
     };
 
+    // Injected half-open connection: from now on this stream sends nothing, whatever happens,
+    // until the client hangs up.
+    auto fall_silent = [&] {
+      if (!faults_.silenced(user_agent)) return false;
+      while (!stopping_ && !sink.done())
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return true;
+    };
     uint64_t pos = from;
+    if (injected_error != 0) {
+      json st = StatusError(injected_error, "InternalError",
+                            "injected fault: the watch failed on purpose")
+                    .status();
+      sink.write("{\"type\":\"ERROR\",\"object\":" + st.dump() + "}\n");
+      return;
+    }
     if (forced_410) {
       uint64_t oldest;
       {
@@ -591,6 +625,7 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
     }
     std::vector<Change> changes;
     while (!stopping_) {
+      if (fall_silent()) return;
       changes.clear();
       bool ok;
       uint64_t oldest = 0;
@@ -622,6 +657,7 @@ Response ApiServer::watch(const ResourceType& rt_in, const std::string& ns, cons
           obj["apiVersion"] = rt->api_version();
         batch += encode(v.type, obj);
       }
+      if (fall_silent()) return;
       auto now = std::chrono::steady_clock::now();
       if (bookmarks && now >= next_bookmark) {
         batch += bookmark(pos, false);

@@ -49,9 +49,36 @@ bool Faults::take_forced_410() {
   return f;
 }
 
+bool Faults::take_unauthorized_watch() {
+  std::lock_guard lk(mu_);
+  if (config_.unauthorized_watches <= 0) return false;
+  --config_.unauthorized_watches;
+  return true;
+}
+
 int Faults::close_watch_seconds() const {
   std::lock_guard lk(mu_);
   return config_.close_watch_seconds;
+}
+
+int Faults::watch_error_code() const {
+  std::lock_guard lk(mu_);
+  return config_.watch_error_code;
+}
+
+bool Faults::stall_watches() const {
+  std::lock_guard lk(mu_);
+  return config_.stall_watches;
+}
+
+bool Faults::blackholed(const std::string& user_agent) const {
+  std::lock_guard lk(mu_);
+  return !config_.blackhole_user_agent.empty() &&
+         user_agent.find(config_.blackhole_user_agent) != std::string::npos;
+}
+
+bool Faults::silenced(const std::string& user_agent) const {
+  return stall_watches() || blackholed(user_agent);
 }
 
 nlohmann::json Faults::to_json() const {
@@ -61,7 +88,11 @@ nlohmann::json Faults::to_json() const {
           {"retryAfterSeconds", config_.retry_after_seconds},
           {"latencyMs", config_.latency_ms},
           {"closeWatchSeconds", config_.close_watch_seconds},
-          {"force410", config_.force_410_next_watch}};
+          {"force410", config_.force_410_next_watch},
+          {"unauthorizedWatches", config_.unauthorized_watches},
+          {"watchErrorCode", config_.watch_error_code},
+          {"stallWatches", config_.stall_watches},
+          {"blackholeUserAgent", config_.blackhole_user_agent}};
 }
 
 FaultConfig Faults::from_json(const nlohmann::json& j, FaultConfig c) {
@@ -98,6 +129,16 @@ FaultConfig Faults::from_json(const nlohmann::json& j, FaultConfig c) {
       c.close_watch_seconds = v.get<int>();
     else if (k == "force410")
       c.force_410_next_watch = v.get<bool>();
+    else if (k == "unauthorizedWatches")
+      c.unauthorized_watches = v.get<int>();
+    else if (k == "watchErrorCode") {
+      c.watch_error_code = v.get<int>();
+      if (c.watch_error_code != 0 && (c.watch_error_code < 400 || c.watch_error_code > 599))
+        throw std::invalid_argument("watchErrorCode must be 0 or an HTTP error code");
+    } else if (k == "stallWatches")
+      c.stall_watches = v.get<bool>();
+    else if (k == "blackholeUserAgent")
+      c.blackhole_user_agent = v.get<std::string>();
     else
       throw std::invalid_argument("unknown fault setting \"" + k + "\"");
   }

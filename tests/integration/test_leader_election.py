@@ -1,6 +1,7 @@
 """Two operator processes with leader election against `remote-code sim`: exactly one
 reconciles; after kill -9 of the leader the other takes over within 20 s; a leader that stops
-cleanly releases the lease so its successor starts at once."""
+cleanly releases the lease so its successor starts at once; a leader cut off from the API server
+exits before the other can take the lease, so two never lead at once."""
 import json
 import os
 import signal
@@ -30,9 +31,9 @@ class LeaderElectionTest(unittest.TestCase):
                 p.wait()
         self.sim.stop()
 
-    def start(self, identity):
+    def start(self, identity, user_agent="demo-operator"):
         p = subprocess.Popen([demo_binary(), "--kubeconfig", self.sim.kubeconfig, "--namespace", "le",
-                              "--identity", identity, "--leader-elect"],
+                              "--identity", identity, "--leader-elect", "--user-agent", user_agent],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs[identity] = p
         return p
@@ -86,6 +87,32 @@ class LeaderElectionTest(unittest.TestCase):
         self.sim.wait_for(lambda: self.holder() == "beta", timeout=15, what="beta to lead")
         # Released, so the successor does not wait out the 15 s lease (retry period is 2 s).
         self.assertLess(time.time() - stopped, 6)
+
+    def test_a_black_holed_leader_exits_before_the_standby_takes_over(self):
+        alpha = self.start("alpha", user_agent="demo-operator-alpha")
+        self.sim.wait_for(lambda: self.holder() == "alpha", timeout=15, what="alpha to lead")
+        self.start("beta", user_agent="demo-operator-beta")
+        time.sleep(2)
+        self.assertEqual(self.holder(), "alpha")
+        # Every request of alpha's now goes unanswered, as when its node loses the network.
+        self.sim.set_faults(blackholeUserAgent="demo-operator-alpha")
+        cut = time.time()
+        alpha_exited = beta_took = None
+        while time.time() - cut < 60 and beta_took is None:
+            if alpha_exited is None and alpha.poll() is not None:
+                alpha_exited = time.time() - cut
+            if self.holder() == "beta":
+                beta_took = time.time() - cut
+            time.sleep(0.1)
+        self.assertIsNotNone(beta_took, "beta never took the lease")
+        self.assertIsNotNone(alpha_exited, "alpha still ran, as a leader, when beta took the lease "
+                                           "%.1f s after the cut" % beta_took)
+        self.assertLess(alpha_exited, beta_took)
+        # Lease 15 s, renew deadline 10 s: alpha gives up within the deadline of its last renewal.
+        self.assertLess(alpha_exited, 12)
+        self.assertNotEqual(alpha.returncode, 0)
+        print("\n[ figures  ] black-holed leader exited at T+%.1f s; standby led at T+%.1f s"
+              % (alpha_exited, beta_took))
 
 
 if __name__ == "__main__":

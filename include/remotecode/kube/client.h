@@ -1,8 +1,10 @@
 // The typed face of the API: get, list (paged), create, update, status update, patch (merge,
 // JSON, strategic, server-side apply), delete with preconditions and propagation, pod logs.
 // Requests share a client-side rate limit; 429s (honouring Retry-After) are retried, and so are
-// 5xx and broken connections on idempotent requests, with exponential backoff and jitter.
+// 5xx and broken connections on idempotent requests, with exponential backoff and jitter, all
+// within one deadline per request that covers its retries and its wait for a token.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -62,7 +64,8 @@ struct ClientOptions {
   double qps = 20;  // sustained requests per second (0: unlimited)
   int burst = 30;
   int max_retries = 6;
-  long timeout_ms = 30000;
+  long timeout_ms = 30000;   // one attempt
+  long deadline_ms = 60000;  // a request with its retries and token waits; 0: none
   std::string user_agent = "remote-code";
   std::string field_manager = "remote-code";
 };
@@ -90,13 +93,23 @@ class Client {
   std::string logs(const std::string& ns, const std::string& pod, const std::string& container = "",
                    std::optional<int64_t> tail_lines = std::nullopt);
 
-  // One request through the rate limit and the retry rules. Throws ApiError / TransportError.
+  // One request through the rate limit and the retry rules, ended by req.deadline (or the
+  // options' deadline_ms). Throws ApiError / TransportError.
   HttpResponse request(HttpRequest req, bool idempotent);
+  // One streamed request (a watch) through the rate limit, counted like any request; not
+  // retried. See Transport::stream.
+  HttpResponse stream(const HttpRequest& req, const DataSink& sink,
+                      const std::atomic<bool>& cancel);
+  // Another client on the same transport and credentials with its own options and rate limit:
+  // the leader elector's, which reconciles and watches must not be able to starve.
+  std::shared_ptr<Client> with_options(ClientOptions options) const;
   Transport& transport() { return *transport_; }
   const ClientOptions& options() const { return options_; }
+  // Set before the client is shared between threads.
   void set_observer(std::shared_ptr<RequestObserver> observer) { observer_ = std::move(observer); }
-  // Waits for a rate-limit token (watches use it before opening a stream).
-  void acquire_token();
+  // Waits for a rate-limit token; throws TransportError when none comes before `deadline`.
+  void acquire_token(std::chrono::steady_clock::time_point deadline =
+                         std::chrono::steady_clock::time_point::max());
 
  private:
   std::shared_ptr<Transport> transport_;

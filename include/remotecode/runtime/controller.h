@@ -1,7 +1,9 @@
 // A controller: a primary informer (For), child informers whose events map to their owner's
 // key (Owns), a work queue, and N workers calling a reconcile function that returns done,
-// requeue-after, or throws (retried with per-key backoff). The same key is never reconciled by
-// two workers at once; an exception never escapes a worker.
+// requeue-after, or throws: retried with per-key backoff, except terminal errors (TerminalError,
+// or the API refusing a write as forbidden, invalid or malformed), which are reported and wait
+// for the next change. The same key is never reconciled by two workers at once; an exception
+// never escapes a worker.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -31,8 +33,27 @@ struct CacheBehind : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by a reconcile that cannot succeed until its object changes (a spec that can never
+// work, as controller-runtime's reconcile.TerminalError): not retried, reported to the
+// controller's terminal-error hook and counted in controller_runtime_terminal_reconcile_errors.
+struct TerminalError : std::runtime_error {
+  TerminalError(std::string reason, const std::string& message)
+      : std::runtime_error(message), reason(std::move(reason)) {}
+  std::string reason;  // CamelCase, for a condition or an Event
+};
+
 // Reconciles "namespace/name" (or "name"); throw to retry with backoff.
 using Reconciler = std::function<Result(const std::string& key)>;
+
+// Told about a terminal error so it can be recorded where a person sees it (an Event, a status
+// condition). `object` is the cached primary (null when it is gone). Runs on a worker; may call
+// the API; what it throws is logged.
+using TerminalErrorHandler = std::function<void(const ObjectPtr& object, const std::string& reason,
+                                                const std::string& message)>;
+
+// True for errors that retrying cannot fix: TerminalError, and ApiErrors 400, 403 and 422 (the
+// request itself was refused, so the same request will be refused again).
+bool is_terminal(const std::exception& e);
 
 struct ControllerOptions {
   int workers = 2;
@@ -49,6 +70,8 @@ class Controller {
   // Events of `source` enqueue the keys `map` returns.
   Controller& watches(const std::shared_ptr<Informer>& source,
                       std::function<std::vector<std::string>(const ObjectPtr&)> map);
+  // Called for every terminal error (set before start()).
+  Controller& on_terminal_error(TerminalErrorHandler handler);
   // Starts the workers (informers are started by their owner).
   void start();
   void stop();
@@ -58,10 +81,13 @@ class Controller {
 
  private:
   void worker();
+  void report_terminal(const std::string& key, const std::string& reason,
+                       const std::string& message);
 
   std::string name_;
   std::shared_ptr<Informer> primary_;
   Reconciler reconcile_;
+  TerminalErrorHandler on_terminal_;
   ControllerOptions options_;
   std::unique_ptr<WorkQueue> queue_;
   std::vector<std::thread> workers_;

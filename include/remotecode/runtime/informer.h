@@ -1,7 +1,9 @@
 // Informer: list + watch of one resource into an indexed cache (by namespace/name, namespace and
 // owner UID), with a transform that drops what controllers never read before it is cached, and
 // handlers for adds, updates and deletes. It resumes a dropped watch from the last seen
-// resourceVersion (bookmarks keep that fresh) and lists again only after 410 Expired.
+// resourceVersion (bookmarks keep that fresh), takes a silent watch for dead, backs off (jittered,
+// per informer) after a watch that fails or ends at once, and lists again after 410 Expired or
+// after repeated failures.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -62,6 +64,8 @@ struct InformerOptions {
   std::string label_selector;
   std::string field_selector;
   int watch_timeout_seconds = 300;  // each watch asks the server to end it by then (jittered)
+  // No byte for this long and a watch is taken for dead; 0: kube::idle_limit_seconds's default.
+  int watch_idle_timeout_seconds = 0;
   // Applied to every object before caching; the default drops managedFields and the
   // last-applied-configuration annotation.
   std::function<void(nlohmann::json&)> transform;
@@ -86,13 +90,18 @@ class Informer {
   bool wait_for_sync(std::chrono::milliseconds timeout);
   const Store& store() const { return store_; }
   const kube::ResourceRef& ref() const { return ref_; }
-  // How often it listed (1 + one per 410 or failed watch start): for tests and metrics.
+  // How often it listed (1 + one per 410 or run of failed watches): for tests and metrics.
   int64_t lists() const { return lists_; }
+  // Why the last list or watch failed ("" when none has), e.g. for a cache that cannot sync.
+  std::string last_error() const;
 
  private:
   void run();
   void relist();
   void apply(const kube::WatchEvent& ev);
+  // Each handler runs alone: one that throws is logged and cannot stop the others or the watch.
+  template <class Call>
+  void notify(const Call& call);
 
   std::shared_ptr<kube::Client> client_;
   kube::ResourceRef ref_;
@@ -103,8 +112,9 @@ class Informer {
   std::atomic<bool> stop_{false};
   std::atomic<bool> synced_{false};
   std::atomic<int64_t> lists_{0};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::string last_error_;  // under mu_
   std::thread thread_;
 };
 

@@ -28,9 +28,12 @@ class Metrics {
 
   void reconcile(const std::string& controller, const std::string& result, double seconds);
   void reconcile_error(const std::string& controller);
+  // controller_runtime_terminal_reconcile_errors_total: errors not retried until a change.
+  void terminal_reconcile_error(const std::string& controller);
   void set_leader(const std::string& name, bool leading);
   std::shared_ptr<QueueObserver> queue_observer(const std::string& queue_name);
-  std::shared_ptr<kube::RequestObserver> request_observer();
+  // rest_client_requests_total{code,method,host}; `host` is the API server's "host:port".
+  std::shared_ptr<kube::RequestObserver> request_observer(const std::string& host);
 
   prometheus::Family<prometheus::Counter>& workqueue_adds;
   prometheus::Family<prometheus::Counter>& workqueue_retries;
@@ -44,6 +47,7 @@ class Metrics {
  private:
   prometheus::Family<prometheus::Counter>* reconcile_total_;
   prometheus::Family<prometheus::Counter>* reconcile_errors_;
+  prometheus::Family<prometheus::Counter>* terminal_errors_;
   prometheus::Family<prometheus::Histogram>* reconcile_time_;
   prometheus::Family<prometheus::Gauge>* leader_;
 };

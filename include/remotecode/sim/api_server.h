@@ -60,6 +60,8 @@ class ApiServer {
                        http::Request& req, bool as_table);
   void count(const std::string& verb, const ResourceType& rt, const std::string& sub,
              const std::string& user_agent);
+  // Blocks this connection's thread while an injected fault holds (or until stop()).
+  void hold_while(const std::function<bool()>& fault_holds) const;
 
   Api& api_;
   Faults& faults_;

@@ -8,6 +8,7 @@
 #include "remotecode/controllers/template.h"
 #include "remotecode/controllers/template_render.h"
 #include "remotecode/controllers/template_status.h"
+#include "remotecode/controllers/terminal_errors.h"
 #include "remotecode/util/clock.h"
 #include "remotecode/util/encoding.h"
 
@@ -276,10 +277,11 @@ class TemplateReconciler {
 
 void add_template_controller(runtime::Manager& manager, const OperatorConfig& config,
                              std::shared_ptr<EventRecorder> events) {
-  auto reconciler = std::make_shared<TemplateReconciler>(manager, config, std::move(events));
+  auto reconciler = std::make_shared<TemplateReconciler>(manager, config, events);
   auto& controller = manager.add_controller(
       "template", reconciler->templates(),
       [reconciler](const std::string& key) { return reconciler->reconcile(key); });
+  controller.on_terminal_error(report_terminal_errors(manager.client(), refs::templates(), events));
   // Pods are read (for build logs) but not watched: a build pod's end changes its Job.
   for (const auto& child : reconciler->children()) controller.watches(child, owning_template);
 }

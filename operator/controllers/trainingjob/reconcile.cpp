@@ -8,6 +8,7 @@
 #include "remotecode/api/trainingjob.h"
 #include "remotecode/controllers/children.h"
 #include "remotecode/controllers/notify.h"
+#include "remotecode/controllers/terminal_errors.h"
 #include "remotecode/controllers/trainingjob.h"
 #include "remotecode/controllers/trainingjob_render.h"
 #include "remotecode/controllers/trainingjob_status.h"
@@ -454,6 +455,7 @@ void add_trainingjob_controller(runtime::Manager& manager, const OperatorConfig&
         return Result::after(pass.failed ? kAdmissionRetry : kAdmissionResync);
       });
   *self = &controller;  // the manager owns the controller for as long as workers run
+  controller.on_terminal_error(report_terminal_errors(client, refs::trainingjobs(), events));
   wire_watches(controller, inf, config);
 }
 

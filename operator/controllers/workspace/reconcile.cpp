@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "remotecode/controllers/children.h"
+#include "remotecode/controllers/terminal_errors.h"
 #include "remotecode/controllers/workspace.h"
 #include "remotecode/controllers/workspace_render.h"
 #include "remotecode/controllers/workspace_status.h"
@@ -260,10 +261,12 @@ class WorkspaceReconciler : public std::enable_shared_from_this<WorkspaceReconci
 
 void add_workspace_controller(runtime::Manager& manager, const OperatorConfig& config,
                               std::shared_ptr<EventRecorder> events) {
-  auto reconciler = std::make_shared<WorkspaceReconciler>(manager, config, std::move(events));
+  auto reconciler = std::make_shared<WorkspaceReconciler>(manager, config, events);
   auto& controller = manager.add_controller(
       "workspace", manager.informer(refs::workspaces()),
       [reconciler](const std::string& key) { return reconciler->reconcile(key); });
+  controller.on_terminal_error(
+      report_terminal_errors(manager.client(), refs::workspaces(), events));
   reconciler->wire(controller);
 }
 

@@ -1,5 +1,6 @@
 // A process running the runtime with the demo controller, for the leader-election test:
-// demo-operator --kubeconfig F --namespace NS --identity ID [--leader-elect]
+// demo-operator --kubeconfig F --namespace NS --identity ID [--leader-elect] [--user-agent UA]
+// (a User-Agent of its own lets the simulator's faults single one replica out)
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,7 @@
 
 int main(int argc, char** argv) {
   std::string kubeconfig, ns = "default", identity = "demo", health = "0";
+  std::string user_agent = "demo-operator";
   bool leader_elect = false;
   std::string extra;  // e.g. "pods,deployments.apps/v1,jobs.batch/v1": informers with no controller
                       // (for measuring)
@@ -25,6 +27,8 @@ int main(int argc, char** argv) {
       identity = next();
     else if (a == "--health-probe-bind-address")
       health = next();
+    else if (a == "--user-agent")
+      user_agent = next();
     else if (a == "--leader-elect")
       leader_elect = true;
     else if (a == "--extra-informers")
@@ -37,7 +41,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto config = rc::kube::load_kubeconfig(kubeconfig);
   rc::kube::ClientOptions co;
-  co.user_agent = "demo-operator";
+  co.user_agent = user_agent;
   co.field_manager = "demo-operator";
   auto client = rc::kube::Client::connect(config, co);
   rc::runtime::ManagerOptions mo;
