@@ -9,7 +9,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       nlohmann-json3-dev libyaml-cpp-dev libboost-dev libboost-program-options-dev \
-      libspdlog-dev libfmt-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
+      libspdlog-dev libfmt-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libre2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -25,7 +25,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # checks this list against the binary.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libboost-program-options1.74.0 libcurl4 libfmt9 libprometheus-cpp-core1.0 libspdlog1.10 \
+      libboost-program-options1.74.0 libcurl4 libfmt9 libprometheus-cpp-core1.0 libre2-9 libspdlog1.10 \
       libssl3 libyaml-cpp0.7 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /remote-code /usr/local/bin/remote-code

@@ -184,6 +184,13 @@ void add_portal_flags(po::options_description& d, rc::portal::PortalOptions& p, 
       "each portal user's namespace is <prefix><user>")(
       "default-gpu-quota", po::value(&p.default_gpu_quota)->default_value("4"),
       "requests.nvidia.com/gpu of the ResourceQuota in each new user's namespace")(
+      "default-pod-quota", po::value(&p.default_pod_quota)->default_value("50"),
+      "pods of that ResourceQuota (bounds CPU-only runs too); empty for none")(
+      "default-cpu-quota", po::value(&p.default_cpu_quota),
+      "requests.cpu of that ResourceQuota (then every pod there must request CPU, as the "
+      "operator's do when the template or job gives resources.cpu); empty for none")(
+      "default-memory-quota", po::value(&p.default_memory_quota),
+      "requests.memory of that ResourceQuota (likewise); empty for none")(
       "session-ttl-seconds", po::value(&p.session_ttl_seconds)->default_value(43200),
       "how long a portal sign-in lasts")(
       "login-max-failures", po::value(&p.login_max_failures)->default_value(5),
@@ -192,6 +199,15 @@ void add_portal_flags(po::options_description& d, rc::portal::PortalOptions& p, 
       "the window failed sign-ins are counted in")(
       "datasets-dir", po::value(&p.datasets_dir),
       "where the operator mounts the datasets volume (enables /api/v1/datasets)")(
+      "max-connections-per-client", po::value(&p.max_connections_per_client)->default_value(64),
+      "open portal connections one client address may hold (trusted proxies are not limited)")(
+      "request-header-timeout-seconds",
+      po::value(&p.request_header_timeout_seconds)->default_value(30),
+      "a portal request's whole header must arrive within this time (its body within twice "
+      "it), however slowly it trickles in")(
+      "allow-any-image", po::bool_switch(&p.allow_any_image),
+      "let portal users who are not admins run any image in a job (else only the images of "
+      "templates they may use)")(
       "max-upload-bytes", po::value(&p.max_upload_bytes)->default_value(100ull << 30),
       "largest dataset upload")("webui-dir", po::value(&p.webui_dir),
                                 "serve the pages from this folder instead of the built-in copy");

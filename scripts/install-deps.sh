@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   nlohmann-json3-dev libyaml-cpp-dev libboost-dev libboost-program-options-dev
-  libspdlog-dev libfmt-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libspdlog-dev libfmt-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-kubernetes python3-yaml python3-jsonschema
   chromium nodejs npm

@@ -1,6 +1,6 @@
 #include "remotecode/api/common.h"
 
-#include <regex>
+#include <re2/re2.h>
 
 #include "remotecode/kube/quantity.h"
 
@@ -25,6 +25,13 @@ bool has_control_or_space(const std::string& s) {
   return false;
 }
 
+bool too_long(const std::string& s, size_t max_length, const std::string& field, Errors& errors) {
+  if (s.size() <= max_length) return false;
+  errors.add(field, "must be at most " + std::to_string(max_length) + " characters, not " +
+                        std::to_string(s.size()));
+  return true;
+}
+
 // A quantity field: a JSON string or number that parses, kept as text.
 std::string read_quantity(const json& obj, const char* key, const std::string& path,
                           Errors& errors) {
@@ -36,9 +43,10 @@ std::string read_quantity(const json& obj, const char* key, const std::string& p
     return "";
   }
   std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  if (too_long(text, kMaxQuantityLength, field, errors)) return "";
   auto q = kube::parse_quantity(text);
   if (!q || *q < 0) {
-    errors.add(field, "\"" + text + "\" is not a quantity such as \"4\", \"500m\" or \"16Gi\"");
+    errors.add(field, in_quotes(text) + " is not a quantity such as \"4\", \"500m\" or \"16Gi\"");
     return "";
   }
   return text;
@@ -55,14 +63,28 @@ void Errors::throw_if_any(const std::string& reason) const {
   if (!list_.empty()) throw SpecError(reason, list_);
 }
 
+void check_spec_size(const json& spec, Errors& errors) {
+  const size_t size = spec.dump().size();
+  if (size > kMaxSpecBytes)
+    errors.add("spec", "is " + std::to_string(size) + " bytes as JSON; at most " +
+                           std::to_string(kMaxSpecBytes) + " are allowed");
+}
+
+std::string in_quotes(const std::string& s) {
+  constexpr size_t kMax = 64;
+  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
+}
+
 std::string read_string(const json& obj, const char* key, const std::string& path, Errors& errors,
-                        const std::string& fallback) {
+                        const std::string& fallback, size_t max_length) {
   if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return fallback;
   if (!obj[key].is_string()) {
     errors.add(path + "." + key, "must be a string");
     return fallback;
   }
-  return obj[key].get<std::string>();
+  const std::string& value = obj[key].get_ref<const std::string&>();
+  too_long(value, max_length, path + "." + key, errors);
+  return value;
 }
 
 std::optional<int64_t> read_int(const json& obj, const char* key, const std::string& path,
@@ -87,7 +109,7 @@ std::optional<bool> read_bool(const json& obj, const char* key, const std::strin
 }
 
 std::vector<std::string> read_string_list(const json& obj, const char* key, const std::string& path,
-                                          Errors& errors) {
+                                          Errors& errors, size_t max_length) {
   std::vector<std::string> out;
   if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return out;
   const json& v = obj[key];
@@ -100,7 +122,9 @@ std::vector<std::string> read_string_list(const json& obj, const char* key, cons
       errors.add(path + "." + key + "[" + std::to_string(i) + "]", "must be a string");
       continue;
     }
-    out.push_back(v[i].get<std::string>());
+    const std::string& item = v[i].get_ref<const std::string&>();
+    too_long(item, max_length, path + "." + key + "[" + std::to_string(i) + "]", errors);
+    out.push_back(item);
   }
   return out;
 }
@@ -117,9 +141,9 @@ Resources parse_resources(const json& obj, const std::string& path, Errors& erro
     errors.add(path + ".gpus", "must be between 0 and 16");
     r.gpus.reset();
   }
-  r.gpu_product = read_string(obj, "gpuProduct", path, errors);
-  static const std::regex label_value(R"(^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$)");
-  if (!std::regex_match(r.gpu_product, label_value)) {
+  r.gpu_product = read_string(obj, "gpuProduct", path, errors, "", 63);
+  static const RE2 label_value(R"(^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$)");
+  if (!RE2::FullMatch(r.gpu_product, label_value)) {
     errors.add(path + ".gpuProduct",
                "must be a node label value such as NVIDIA-A100-SXM4-80GB (letters, digits, "
                "'-', '_', '.'; at most 63 characters)");
@@ -174,50 +198,50 @@ std::optional<Repository> parse_repository(const json& obj, const std::string& p
     return std::nullopt;
   }
   Repository repo;
-  repo.url = read_string(obj, "url", path, errors);
-  repo.ref = read_string(obj, "ref", path, errors);
+  repo.url = read_string(obj, "url", path, errors, "", 2048);
+  repo.ref = read_string(obj, "ref", path, errors, "", 255);
   // Schemes git understands without running a helper program (ext:: and file:: can run
   // commands or read the node's disk, so they are not accepted).
-  static const std::regex url_re(
+  static const RE2 url_re(
       R"(^((https?|ssh|git)://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(/[^\s]*)?|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$)");
   if (repo.url.empty()) {
     errors.add(path + ".url", "Required value: a git URL such as https://github.com/org/repo.git");
   } else if (repo.url.front() == '-' || has_control_or_space(repo.url) ||
-             !std::regex_match(repo.url, url_re)) {
-    errors.add(path + ".url", "\"" + repo.url +
-                                  "\" is not a git URL: use https://, http://, ssh://, git:// "
+             !RE2::FullMatch(repo.url, url_re)) {
+    errors.add(path + ".url", in_quotes(repo.url) +
+                                  " is not a git URL: use https://, http://, ssh://, git:// "
                                   "or user@host:path");
   }
   // git check-ref-format, plus no leading '-' so it can never be read as an option.
-  static const std::regex ref_re(R"(^[A-Za-z0-9_][A-Za-z0-9._/+@-]*$)");
+  static const RE2 ref_re(R"(^[A-Za-z0-9_][A-Za-z0-9._/+@-]*$)");
   if (!repo.ref.empty()) {
-    bool bad = !std::regex_match(repo.ref, ref_re) || repo.ref.find("..") != std::string::npos ||
+    bool bad = !RE2::FullMatch(repo.ref, ref_re) || repo.ref.find("..") != std::string::npos ||
                repo.ref.find("//") != std::string::npos ||
                repo.ref.find("@{") != std::string::npos || repo.ref.back() == '/' ||
                repo.ref.back() == '.' ||
                (repo.ref.size() >= 5 && repo.ref.compare(repo.ref.size() - 5, 5, ".lock") == 0) ||
                repo.ref.size() > 255;
     if (bad)
-      errors.add(path + ".ref", "\"" + repo.ref +
-                                    "\" is not a branch or tag name (letters, digits, '.', '_', "
+      errors.add(path + ".ref", in_quotes(repo.ref) +
+                                    " is not a branch or tag name (letters, digits, '.', '_', "
                                     "'-', '/'; not starting with '-')");
   }
   return repo;
 }
 
 bool is_dns_label(const std::string& s) {
-  static const std::regex re(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)");
-  return !s.empty() && s.size() <= 63 && std::regex_match(s, re);
+  static const RE2 re(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)");
+  return !s.empty() && s.size() <= 63 && RE2::FullMatch(s, re);
 }
 
 bool is_env_name(const std::string& s) {
-  static const std::regex re(R"(^[-._a-zA-Z][-._a-zA-Z0-9]*$)");
-  return !s.empty() && std::regex_match(s, re);
+  static const RE2 re(R"(^[-._a-zA-Z][-._a-zA-Z0-9]*$)");
+  return !s.empty() && s.size() <= kMaxEnvNameLength && RE2::FullMatch(s, re);
 }
 
 bool is_image_reference(const std::string& s) {
-  static const std::regex re(R"(^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$)");
-  return !s.empty() && s.size() <= 512 && std::regex_match(s, re);
+  static const RE2 re(R"(^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$)");
+  return !s.empty() && s.size() <= 512 && RE2::FullMatch(s, re);
 }
 
 }  // namespace rc::api

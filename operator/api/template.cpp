@@ -61,11 +61,6 @@ bool split_env_words(const std::string& text, std::vector<std::string>& words) {
   return quote == 0;
 }
 
-std::string in_quotes(const std::string& s) {
-  constexpr size_t kMax = 40;
-  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
-}
-
 std::string env_problem(const std::string& args) {
   const std::string usage = "ENV needs KEY=value (several may follow each other) or KEY value";
   std::vector<std::string> words;
@@ -97,7 +92,7 @@ Ide parse_ide(const json& spec, Errors& errors) {
   if (ide == "vscode") return Ide::VSCode;
   if (ide == "jupyter") return Ide::Jupyter;
   if (ide == "none") return Ide::None;
-  errors.add("spec.ide", "\"" + ide + "\" is not one of vscode, jupyter, none");
+  errors.add("spec.ide", in_quotes(ide) + " is not one of vscode, jupyter, none");
   return Ide::VSCode;
 }
 

@@ -1,6 +1,6 @@
 #include "remotecode/api/trainingjob.h"
 
-#include <regex>
+#include <re2/re2.h>
 #include <set>
 
 namespace rc::api {
@@ -14,9 +14,9 @@ namespace {
 void check_name(const json& obj, Errors& errors) {
   const json md = obj.value("metadata", json::object());
   std::string name = md.value("name", "");
-  static const std::regex dns1035(R"(^[a-z]([-a-z0-9]*[a-z0-9])?$)");
-  if (name.size() > kMaxTrainingJobNameLength || !std::regex_match(name, dns1035))
-    errors.add("metadata.name", "\"" + name + "\" must be at most " +
+  static const RE2 dns1035(R"(^[a-z]([-a-z0-9]*[a-z0-9])?$)");
+  if (name.size() > kMaxTrainingJobNameLength || !RE2::FullMatch(name, dns1035))
+    errors.add("metadata.name", in_quotes(name) + " must be at most " +
                                     std::to_string(kMaxTrainingJobNameLength) +
                                     " lower-case letters, digits and '-', starting with a "
                                     "letter: its runs are named <name>-<run>");
@@ -24,9 +24,8 @@ void check_name(const json& obj, Errors& errors) {
 
 // A Kubernetes object name (DNS-1123 subdomain), as ConfigMaps and Templates are named.
 bool is_object_name(const std::string& s) {
-  static const std::regex re(
-      R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)");
-  return !s.empty() && s.size() <= 253 && std::regex_match(s, re);
+  static const RE2 re(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)");
+  return !s.empty() && s.size() <= 253 && RE2::FullMatch(s, re);
 }
 
 // A directory inside the source: relative, without ".." (which could leave the volume) and
@@ -44,8 +43,8 @@ void check_relative_path(const std::string& path, const std::string& field, Erro
     start = end + 1;
   }
   if (bad)
-    errors.add(field, "\"" + path +
-                          "\" must be a relative directory inside the source (no leading '/', "
+    errors.add(field, in_quotes(path) +
+                          " must be a relative directory inside the source (no leading '/', "
                           "no '..')");
 }
 
@@ -78,14 +77,14 @@ void read_source(const json& spec, TrainingJobSpec& out, Errors& errors) {
     w.name = read_string(ws, "name", "spec.source.workspace", errors);
     if (!is_dns_label(w.name))
       errors.add("spec.source.workspace.name",
-                 "\"" + w.name + "\" is not a Workspace name (kubectl get workspaces)");
+                 in_quotes(w.name) + " is not a Workspace name (kubectl get workspaces)");
     w.path = read_path(ws, "spec.source.workspace", errors);
     out.workspace = w;
   } else {
     ConfigMapSource c;
     c.name = read_string(source["configMap"], "name", "spec.source.configMap", errors);
     if (!is_object_name(c.name))
-      errors.add("spec.source.configMap.name", "\"" + c.name + "\" is not a ConfigMap name");
+      errors.add("spec.source.configMap.name", in_quotes(c.name) + " is not a ConfigMap name");
     out.config_map = c;
   }
 }
@@ -95,8 +94,8 @@ class EnvNames {
  public:
   void check(const std::string& name, const std::string& field, Errors& errors) {
     if (!is_env_name(name)) {
-      errors.add(field, "\"" + name +
-                            "\" is not an environment variable name (letters, digits, '_', "
+      errors.add(field, in_quotes(name) +
+                            " is not an environment variable name (letters, digits, '_', "
                             "'-', '.'; not starting with a digit)");
       return;
     }
@@ -126,7 +125,8 @@ std::vector<EnvVar> read_env(const json& spec, EnvNames& names, Errors& errors) 
       errors.add(path, "must be an object with name and value");
       continue;
     }
-    EnvVar v{read_string(e, "name", path, errors), read_string(e, "value", path, errors)};
+    EnvVar v{read_string(e, "name", path, errors, "", kMaxEnvNameLength),
+             read_string(e, "value", path, errors, "", kMaxEnvValueLength)};
     names.check(v.name, path + ".name", errors);
     out.push_back(v);
   }
@@ -158,7 +158,7 @@ std::vector<SweepParameter> read_sweep(const json& spec, EnvNames& names, Errors
     for (size_t v = 0; v < p.values.size(); ++v)
       if (!distinct.insert(p.values[v]).second)
         errors.add(path + ".values[" + std::to_string(v) + "]",
-                   "\"" + p.values[v] + "\" is listed twice (it would run twice)");
+                   in_quotes(p.values[v]) + " is listed twice (it would run twice)");
     // Stop multiplying once over the limit: 100 parameters of 100 values overflow int64.
     if (combinations <= kMaxSweepRuns)
       combinations *= std::max<int64_t>(1, static_cast<int64_t>(p.values.size()));
@@ -175,12 +175,11 @@ std::vector<SweepParameter> read_sweep(const json& spec, EnvNames& names, Errors
 std::vector<std::string> read_notify(const json& spec, Errors& errors) {
   if (!spec.contains("notify") || spec["notify"].is_null()) return {};
   auto emails = read_string_list(spec["notify"], "email", "spec.notify", errors);
-  static const std::regex address(
-      R"(^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$)");
+  static const RE2 address(R"(^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$)");
   for (size_t i = 0; i < emails.size(); ++i)
-    if (emails[i].size() > 254 || !std::regex_match(emails[i], address))
+    if (emails[i].size() > 254 || !RE2::FullMatch(emails[i], address))
       errors.add("spec.notify.email[" + std::to_string(i) + "]",
-                 "\"" + emails[i] + "\" is not an email address");
+                 in_quotes(emails[i]) + " is not an email address");
   return emails;
 }
 
@@ -207,15 +206,16 @@ TrainingJobSpec parse_trainingjob(const json& trainingjob_object) {
     errors.add("spec", "must be an object");
     errors.throw_if_any();
   }
+  check_spec_size(spec, errors);
   TrainingJobSpec tj;
   tj.template_name = read_string(spec, "template", "spec", errors);
   tj.image = read_string(spec, "image", "spec", errors);
   if (tj.template_name.empty() == tj.image.empty())
     errors.add("spec", "give exactly one of template (a Template's name) and image");
   if (!tj.template_name.empty() && !is_object_name(tj.template_name))
-    errors.add("spec.template", "\"" + tj.template_name + "\" is not a valid Template name");
+    errors.add("spec.template", in_quotes(tj.template_name) + " is not a valid Template name");
   if (!tj.image.empty() && !is_image_reference(tj.image))
-    errors.add("spec.image", "\"" + tj.image + "\" is not an image reference");
+    errors.add("spec.image", in_quotes(tj.image) + " is not an image reference");
 
   read_source(spec, tj, errors);
   tj.command = read_string_list(spec, "command", "spec", errors);
@@ -230,8 +230,8 @@ TrainingJobSpec parse_trainingjob(const json& trainingjob_object) {
     tj.deadline_seconds = read_bounded(spec, "deadlineSeconds", 1, 1, std::nullopt, errors);
   if (spec.contains("ttlSecondsAfterFinished") && !spec["ttlSecondsAfterFinished"].is_null())
     tj.ttl_seconds_after_finished =
-        read_bounded(spec, "ttlSecondsAfterFinished", 0, 0, std::nullopt, errors);
-  tj.priority = read_int(spec, "priority", "spec", errors).value_or(0);
+        read_bounded(spec, "ttlSecondsAfterFinished", 0, 0, kMaxTtlSecondsAfterFinished, errors);
+  tj.priority = read_bounded(spec, "priority", 0, kMinPriority, kMaxPriority, errors);
   tj.suspend = read_bool(spec, "suspend", "spec", errors).value_or(false);
   tj.sweep = read_sweep(spec, names, errors);
   tj.notify_email = read_notify(spec, errors);

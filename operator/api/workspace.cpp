@@ -1,6 +1,6 @@
 #include "remotecode/api/workspace.h"
 
-#include <regex>
+#include <re2/re2.h>
 
 namespace rc::api {
 
@@ -10,16 +10,15 @@ namespace {
 
 // A Kubernetes object name (DNS-1123 subdomain): what a Template may be called.
 bool is_object_name(const std::string& s) {
-  static const std::regex re(
-      R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)");
-  return !s.empty() && s.size() <= 253 && std::regex_match(s, re);
+  static const RE2 re(R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)");
+  return !s.empty() && s.size() <= 253 && RE2::FullMatch(s, re);
 }
 
 void check_name(const json& obj, Errors& errors) {
   const json md = obj.value("metadata", json::object());
   std::string name = md.value("name", "");
   if (!is_dns_label(name) || name.size() > kMaxWorkspaceNameLength)
-    errors.add("metadata.name", "\"" + name + "\" must be a DNS label of at most " +
+    errors.add("metadata.name", in_quotes(name) + " must be a DNS label of at most " +
                                     std::to_string(kMaxWorkspaceNameLength) +
                                     " characters (lower-case letters, digits and '-'): its "
                                     "children add suffixes such as -home");
@@ -29,7 +28,7 @@ HomeRetention read_retention(const json& spec, Errors& errors) {
   std::string value = read_string(spec, "homeRetention", "spec", errors, "Delete");
   if (value == "Delete") return HomeRetention::Delete;
   if (value == "Retain") return HomeRetention::Retain;
-  errors.add("spec.homeRetention", "\"" + value + "\" is not Delete or Retain");
+  errors.add("spec.homeRetention", in_quotes(value) + " is not Delete or Retain");
   return HomeRetention::Delete;
 }
 
@@ -44,20 +43,22 @@ WorkspaceSpec parse_workspace(const json& workspace_object) {
     errors.add("spec", "must be an object");
     errors.throw_if_any();
   }
+  check_spec_size(spec, errors);
 
   ws.template_name = read_string(spec, "template", "spec", errors);
   if (ws.template_name.empty())
     errors.add("spec.template", "Required value: the name of a Template (kubectl get templates)");
   else if (!is_object_name(ws.template_name))
-    errors.add("spec.template", "\"" + ws.template_name + "\" is not a valid Template name");
+    errors.add("spec.template", in_quotes(ws.template_name) + " is not a valid Template name");
 
   ws.owner = read_string(spec, "owner", "spec", errors);
   ws.running = read_bool(spec, "running", "spec", errors).value_or(true);
   ws.resources = parse_resources(spec.value("resources", json()), "spec.resources", errors);
 
   ws.idle_timeout_minutes = read_int(spec, "idleTimeoutMinutes", "spec", errors).value_or(0);
-  if (ws.idle_timeout_minutes < 0) {
-    errors.add("spec.idleTimeoutMinutes", "must be 0 (never) or a number of minutes");
+  if (ws.idle_timeout_minutes < 0 || ws.idle_timeout_minutes > kMaxIdleTimeoutMinutes) {
+    errors.add("spec.idleTimeoutMinutes", "must be 0 (never) or a number of minutes up to " +
+                                              std::to_string(kMaxIdleTimeoutMinutes) + " (a year)");
     ws.idle_timeout_minutes = 0;
   }
   ws.home_retention = read_retention(spec, errors);

@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace rc::http {
@@ -159,6 +161,26 @@ class StreamSink : public ChunkSink {
   bool failed_ = false;
 };
 
+// When a connection's current read must be over; the server's reaper shuts down connections
+// whose time is up, which ends the blocked read.
+class ReadClock {
+ public:
+  void expire_in(int seconds) {
+    if (seconds <= 0) return clear();
+    at_ = (std::chrono::steady_clock::now() + std::chrono::seconds(seconds))
+              .time_since_epoch()
+              .count();
+  }
+  void clear() { at_ = 0; }
+  bool expired(std::chrono::steady_clock::time_point now) const {
+    auto at = at_.load();
+    return at != 0 && now.time_since_epoch().count() > at;
+  }
+
+ private:
+  std::atomic<std::chrono::steady_clock::rep> at_{0};
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -170,7 +192,31 @@ struct Server::Impl {
   std::mutex mu;
   std::condition_variable cv;
   std::set<int> open_fds;
+  std::map<int, std::shared_ptr<ReadClock>> clocks;  // of open_fds
+  std::map<std::string, int> per_address;            // connections served, by client address
   int active = 0;
+  std::thread reaper;
+
+  // Ends the connections whose read is overdue (a shutdown wakes their blocked read).
+  void reap(const ServerOptions& options) {
+    if (options.header_timeout_seconds <= 0 && options.body_timeout_seconds <= 0) return;
+    std::unique_lock lk(mu);
+    while (!stopping) {
+      cv.wait_for(lk, std::chrono::milliseconds(250), [this] { return stopping.load(); });
+      auto now = std::chrono::steady_clock::now();
+      for (auto& [fd, clock] : clocks)
+        if (clock->expired(now)) {
+          spdlog::debug("http: a request did not arrive in time; closing its connection");
+          clock->clear();
+          ::shutdown(fd, SHUT_RDWR);
+        }
+    }
+  }
+
+  void forget(int fd) {
+    open_fds.erase(fd);
+    clocks.erase(fd);
+  }
 };
 
 Server::Server(ServerOptions options, Handler handler)
@@ -224,16 +270,31 @@ bool send_continue(Stream& stream) {
   return !ec;
 }
 
+// A refusal that ends the connection, as a Kubernetes Status (the shape kubectl and the portal's
+// pages both read a message from).
+template <class Stream>
+void write_refusal(Stream& stream, bhttp::status status, const std::string& reason,
+                   const std::string& message) {
+  beast::error_code ec;
+  bhttp::response<bhttp::string_body> res{status, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = nlohmann::json{{"kind", "Status"},
+                              {"apiVersion", "v1"},
+                              {"metadata", nlohmann::json::object()},
+                              {"status", "Failure"},
+                              {"message", message},
+                              {"reason", reason},
+                              {"code", static_cast<int>(status)}}
+                   .dump();
+  res.prepare_payload();
+  res.keep_alive(false);
+  bhttp::write(stream, res, ec);
+}
+
 template <class Stream>
 void write_too_large(Stream& stream) {
-  beast::error_code ec;
-  bhttp::response<bhttp::string_body> too_big{bhttp::status::payload_too_large, 11};
-  too_big.set(bhttp::field::content_type, "application/json");
-  too_big.body() =
-      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the request body is too large","reason":"RequestEntityTooLarge","code":413})";
-  too_big.prepare_payload();
-  too_big.keep_alive(false);
-  bhttp::write(stream, too_big, ec);
+  write_refusal(stream, bhttp::status::payload_too_large, "RequestEntityTooLarge",
+                "the request body is too large");
 }
 
 // The body of a streamed request, read from the connection as the handler asks for it.
@@ -288,7 +349,7 @@ class BodyStream {
 
 template <class Stream>
 void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& opt,
-           const std::atomic<bool>& stopping, Request base) {
+           const std::atomic<bool>& stopping, ReadClock& clock, Request base) {
   auto log_path = [&opt](const std::string& path) {
     return opt.loggable_path ? opt.loggable_path(path) : path;
   };
@@ -299,8 +360,16 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
     // The limit depends on whether the body is streamed, which is decided after the header.
     parser.body_limit(kUnlimited);
     parser.header_limit(64 * 1024);
+    clock.expire_in(opt.header_timeout_seconds);
     bhttp::read_header(stream, buffer, parser, ec);
+    if (ec == bhttp::error::header_limit) {
+      write_refusal(stream, bhttp::status::request_header_fields_too_large,
+                    "RequestHeaderFieldsTooLarge", "the request header is larger than 64 KiB");
+      linger_close(fd, stopping);
+      return;
+    }
     if (ec) return;
+    clock.clear();
     bool expect_continue = beast::iequals(parser.get()[bhttp::field::expect], "100-continue");
     Request req = base;
     fill_head(req, parser.get());
@@ -319,7 +388,9 @@ void serve(Stream& stream, int fd, const Handler& handler, const ServerOptions& 
       }
       parser.body_limit(opt.max_body_bytes);
       if (expect_continue && !send_continue(stream)) return;
+      clock.expire_in(opt.body_timeout_seconds);
       if (!parser.is_done()) bhttp::read(stream, buffer, parser, ec);
+      clock.clear();
       if (ec == bhttp::error::body_limit) {
         write_too_large(stream);
         linger_close(fd, stopping);
@@ -453,6 +524,7 @@ void Server::start() {
     }
   }
 
+  im.reaper = std::thread([this] { impl_->reap(options_); });
   im.accept_thread = std::thread([this] {
     auto& im = *impl_;
     while (!im.stopping) {
@@ -470,6 +542,13 @@ void Server::start() {
         timeval tv{options_.idle_timeout_seconds, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       }
+      std::string remote;
+      try {
+        remote = sock.remote_endpoint().address().to_string();
+      } catch (const std::exception&) {
+      }
+      auto clock = std::make_shared<ReadClock>();
+      clock->expire_in(options_.header_timeout_seconds);  // the TLS handshake and first header
       {
         std::lock_guard lk(im.mu);
         if (im.stopping) break;
@@ -478,16 +557,21 @@ void Server::start() {
           sock.close(aec);
           continue;
         }
+        if (options_.max_connections_per_address > 0 &&
+            im.per_address[remote] >= options_.max_connections_per_address &&
+            !(options_.unlimited_address && options_.unlimited_address(remote))) {
+          spdlog::warn("http: {} connections open from {}; refusing another",
+                       im.per_address[remote], remote);
+          sock.close(aec);
+          continue;
+        }
         im.open_fds.insert(fd);
+        im.clocks[fd] = clock;
+        ++im.per_address[remote];
         ++im.active;
       }
-      std::string remote;
       try {
-        remote = sock.remote_endpoint().address().to_string();
-      } catch (const std::exception&) {
-      }
-      try {
-        std::thread([this, s = std::move(sock), fd, remote]() mutable {
+        std::thread([this, s = std::move(sock), fd, remote, clock]() mutable {
           auto& im = *impl_;
           Request base;
           base.remote_address = remote;
@@ -501,20 +585,20 @@ void Server::start() {
                 auto [cn, orgs] = peer_identity(stream.native_handle());
                 base.client_cert_cn = cn;
                 base.client_cert_orgs = orgs;
-                serve(stream, fd, handler_, options_, im.stopping, std::move(base));
+                serve(stream, fd, handler_, options_, im.stopping, *clock, std::move(base));
                 stream.shutdown(hec);
               }
               {
                 std::lock_guard lk(im.mu);
-                im.open_fds.erase(fd);
+                im.forget(fd);
               }
               stream.next_layer().close(hec);
             } else {
-              serve(s, fd, handler_, options_, im.stopping, std::move(base));
+              serve(s, fd, handler_, options_, im.stopping, *clock, std::move(base));
               beast::error_code cec;
               {
                 std::lock_guard lk(im.mu);
-                im.open_fds.erase(fd);
+                im.forget(fd);
               }
               s.shutdown(tcp::socket::shutdown_both, cec);
               s.close(cec);
@@ -522,18 +606,20 @@ void Server::start() {
           } catch (const std::exception& e) {
             spdlog::debug("http: connection ended: {}", e.what());
             std::lock_guard lk(im.mu);
-            im.open_fds.erase(fd);
+            im.forget(fd);
           }
           std::lock_guard lk(im.mu);
           --im.active;
+          if (--im.per_address[remote] <= 0) im.per_address.erase(remote);
           im.cv.notify_all();
         }).detach();
       } catch (const std::system_error& e) {
         // No thread to serve it (a thread limit): drop this connection, keep serving others.
         spdlog::error("http: cannot start a connection thread: {}", e.what());
         std::lock_guard lk(im.mu);
-        im.open_fds.erase(fd);
+        im.forget(fd);
         --im.active;
+        if (--im.per_address[remote] <= 0) im.per_address.erase(remote);
         im.cv.notify_all();
       }
     }
@@ -548,6 +634,8 @@ void Server::stop() {
   ::shutdown(im.acceptor->native_handle(), SHUT_RDWR);
   im.acceptor->close(ec);
   if (im.accept_thread.joinable()) im.accept_thread.join();
+  im.cv.notify_all();
+  if (im.reaper.joinable()) im.reaper.join();
   std::unique_lock lk(im.mu);
   for (int fd : im.open_fds) ::shutdown(fd, SHUT_RDWR);
   im.cv.wait_for(lk, std::chrono::seconds(10), [&] { return im.active == 0; });

@@ -16,6 +16,16 @@ using nlohmann::json;
 
 namespace {
 
+// What one user's namespace may hold: GPUs (the queue admits runs within it), pods (a bound on
+// CPU-only work too), and CPU and memory when the admin sets them.
+json user_quota(const PortalOptions& o) {
+  json hard = {{"requests.nvidia.com/gpu", o.default_gpu_quota}};
+  if (!o.default_pod_quota.empty()) hard["pods"] = o.default_pod_quota;
+  if (!o.default_cpu_quota.empty()) hard["requests.cpu"] = o.default_cpu_quota;
+  if (!o.default_memory_quota.empty()) hard["requests.memory"] = o.default_memory_quota;
+  return hard;
+}
+
 const char* const kSessionSecret = "remote-code-portal-session";
 
 int64_t unix_now() {
@@ -123,9 +133,8 @@ Portal::Portal(runtime::Manager& manager, controllers::OperatorConfig config, Po
   publish_changes(*c.informers.templates, c.hub, "template");
   publish_changes(*c.informers.workspaces, c.hub, "workspace");
   publish_changes(*c.informers.trainingjobs, c.hub, "job");
-  c.users =
-      std::make_unique<UserStore>(c.client, c.informers.secrets, c.config.namespace_name,
-                                  c.options.user_namespace_prefix, c.options.default_gpu_quota);
+  c.users = std::make_unique<UserStore>(c.client, c.informers.secrets, c.config.namespace_name,
+                                        c.options.user_namespace_prefix, user_quota(c.options));
   c.limiter = std::make_unique<LoginLimiter>(c.options.login_max_failures,
                                              std::chrono::seconds(c.options.login_window_seconds));
   c.proxies = TrustedProxies(c.options.trusted_proxies);
@@ -189,6 +198,12 @@ void Portal::start() {
   // Each connection is a thread: bound them, and close connections that only sit there.
   so.max_connections = 1024;
   so.idle_timeout_seconds = 300;
+  // One client address cannot hold every connection (workspace URLs pass through
+  // /auth/workspace too); proxies in front carry everyone's requests and are not limited.
+  so.max_connections_per_address = c.options.max_connections_per_client;
+  so.unlimited_address = [&c](const std::string& address) { return c.proxies.contains(address); };
+  so.header_timeout_seconds = c.options.request_header_timeout_seconds;
+  so.body_timeout_seconds = 2 * c.options.request_header_timeout_seconds;
   so.loggable_path = loggable_path;
   so.stream_request_body = [](const http::Request& r) {
     return r.method == "POST" && r.path.rfind("/api/v1/datasets/", 0) == 0;

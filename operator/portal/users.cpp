@@ -1,7 +1,7 @@
 #include "remotecode/portal/users.h"
 
+#include <re2/re2.h>
 #include <chrono>
-#include <regex>
 
 #include "remotecode/controllers/children.h"
 #include "remotecode/kube/api_error.h"
@@ -57,20 +57,20 @@ void check_password(const std::string& password) {
 }  // namespace
 
 std::string username_problem(const std::string& name) {
-  static const std::regex pattern("^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$");
-  if (std::regex_match(name, pattern)) return "";
+  static const RE2 pattern("^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$");
+  if (RE2::FullMatch(name, pattern)) return "";
   return "username: must be 1-32 lower-case letters, digits and '-', starting and ending with a "
          "letter or digit";
 }
 
 UserStore::UserStore(std::shared_ptr<kube::Client> client,
                      std::shared_ptr<runtime::Informer> secrets, std::string operator_namespace,
-                     std::string namespace_prefix, std::string gpu_quota)
+                     std::string namespace_prefix, json quota_hard)
     : client_(std::move(client)),
       secrets_(std::move(secrets)),
       operator_namespace_(std::move(operator_namespace)),
       prefix_(std::move(namespace_prefix)),
-      gpu_quota_(std::move(gpu_quota)) {}
+      quota_hard_(std::move(quota_hard)) {}
 
 std::optional<User> UserStore::find(const std::string& username) const {
   if (!username_problem(username).empty()) return std::nullopt;
@@ -216,7 +216,7 @@ void UserStore::ensure_namespace(const std::string& username) {
                  {{"apiVersion", "v1"},
                   {"kind", "ResourceQuota"},
                   {"metadata", {{"name", "remote-code"}, {"namespace", ns}, {"labels", labels}}},
-                  {"spec", {{"hard", {{"requests.nvidia.com/gpu", gpu_quota_}}}}}});
+                  {"spec", {{"hard", quota_hard_}}}});
 }
 
 }  // namespace rc::portal

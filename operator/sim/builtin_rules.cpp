@@ -1,7 +1,7 @@
 #include "remotecode/sim/builtin_rules.h"
 
+#include <re2/re2.h>
 #include <atomic>
-#include <regex>
 #include <set>
 
 #include "remotecode/kube/quantity.h"
@@ -75,24 +75,24 @@ void default_container(json& c) {
 
 std::atomic<uint32_t> next_service_ip{10};
 
-const std::regex& dns1123_subdomain() {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+const RE2& dns1123_subdomain() {
+  static const RE2 re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   return re;
 }
-const std::regex& dns1123_label() {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+const RE2& dns1123_label() {
+  static const RE2 re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   return re;
 }
-const std::regex& dns1035_label() {
-  static const std::regex re("[a-z]([-a-z0-9]*[a-z0-9])?");
+const RE2& dns1035_label() {
+  static const RE2 re("[a-z]([-a-z0-9]*[a-z0-9])?");
   return re;
 }
-const std::regex& label_value_re() {
-  static const std::regex re("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
+const RE2& label_value_re() {
+  static const RE2 re("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
   return re;
 }
-const std::regex& qualified_name_re() {
-  static const std::regex re("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
+const RE2& qualified_name_re() {
+  static const RE2 re("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
   return re;
 }
 
@@ -106,7 +106,7 @@ void check_label_key(const std::string& field, const std::string& key, json& cau
   if (slash != std::string::npos) {
     std::string prefix = key.substr(0, slash);
     name = key.substr(slash + 1);
-    if (prefix.size() > 253 || !std::regex_match(prefix, dns1123_subdomain()))
+    if (prefix.size() > 253 || !RE2::FullMatch(prefix, dns1123_subdomain()))
       causes.push_back(
           cause("FieldValueInvalid", field,
                 "Invalid value: " + quote_json(key) +
@@ -114,7 +114,7 @@ void check_label_key(const std::string& field, const std::string& key, json& cau
                     "case alphanumeric characters, '-' or '.', and must start and end "
                     "with an alphanumeric character"));
   }
-  if (name.empty() || name.size() > 63 || !std::regex_match(name, qualified_name_re()))
+  if (name.empty() || name.size() > 63 || !RE2::FullMatch(name, qualified_name_re()))
     causes.push_back(cause(
         "FieldValueInvalid", field,
         "Invalid value: " + quote_json(key) +
@@ -141,7 +141,7 @@ void validate_pod_spec(const json& spec, const std::string& path, json& causes,
       std::string name = cs[i].value("name", "");
       if (name.empty()) {
         causes.push_back(cause("FieldValueRequired", p + ".name", "Required value"));
-      } else if (!std::regex_match(name, dns1123_label())) {
+      } else if (!RE2::FullMatch(name, dns1123_label())) {
         causes.push_back(cause("FieldValueInvalid", p + ".name",
                                "Invalid value: " + quote_json(name) +
                                    ": a lowercase RFC 1123 label must consist of lower case "
@@ -373,19 +373,19 @@ json validate_metadata(const ResourceType& rt, const json& obj) {
     bool ok;
     std::string what;
     if (rt.group.empty() && rt.plural == "services") {
-      ok = name.size() <= 63 && std::regex_match(name, dns1035_label());
+      ok = name.size() <= 63 && RE2::FullMatch(name, dns1035_label());
       what =
           "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
           "with an alphabetic character, and end with an alphanumeric character (e.g. "
           "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
     } else if (label_name) {
-      ok = name.size() <= 63 && std::regex_match(name, dns1123_label());
+      ok = name.size() <= 63 && RE2::FullMatch(name, dns1123_label());
       what =
           "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
           "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
           "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
     } else {
-      ok = name.size() <= 253 && std::regex_match(name, dns1123_subdomain());
+      ok = name.size() <= 253 && RE2::FullMatch(name, dns1123_subdomain());
       what =
           "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
           "'-' or '.', and must start and end with an alphanumeric character (e.g. "
@@ -404,7 +404,7 @@ json validate_metadata(const ResourceType& rt, const json& obj) {
       for (auto& [key, v] : md["labels"].items()) {
         check_label_key("metadata.labels", key, causes);
         std::string val = v.is_string() ? v.get<std::string>() : v.dump();
-        if (!v.is_string() || val.size() > 63 || !std::regex_match(val, label_value_re()))
+        if (!v.is_string() || val.size() > 63 || !RE2::FullMatch(val, label_value_re()))
           causes.push_back(cause(
               "FieldValueInvalid", "metadata.labels",
               "Invalid value: " + quote_json(val) +
@@ -550,15 +550,20 @@ json validate_builtin(const ResourceType& rt, const json& obj, const json* old) 
     // keys must be valid config keys
     for (const char* f : {"data", "binaryData"}) {
       if (!obj.contains(f) || !obj[f].is_object()) continue;
-      static const std::regex key_re("[-._a-zA-Z0-9]+");
-      for (auto& [key, v] : obj[f].items())
-        if (!std::regex_match(key, key_re))
+      static const RE2 key_re("[-._a-zA-Z0-9]+");
+      for (auto& [key, v] : obj[f].items()) {
+        if (key.size() > 253)
+          causes.push_back(
+              cause("FieldValueInvalid", std::string(f) + "[" + key + "]",
+                    "Invalid value: " + quote_json(key) + ": must be no more than 253 characters"));
+        if (!RE2::FullMatch(key, key_re))
           causes.push_back(cause("FieldValueInvalid", std::string(f) + "[" + key + "]",
                                  "Invalid value: " + quote_json(key) +
                                      ": a valid config key must consist of alphanumeric "
                                      "characters, '-', '_' or '.' (e.g. 'key.name',  or "
                                      "'KEY_NAME',  or 'key-name', regex used for validation is "
                                      "'[-._a-zA-Z0-9]+')"));
+      }
     }
   }
   return causes;

@@ -19,7 +19,9 @@ CRD = {
              "names": {"plural": "gadgets", "kind": "Gadget"},
              "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
                            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                               "spec": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                               "spec": {"type": "object", "properties": {
+                                   "n": {"type": "integer"},
+                                   "label": {"type": "string", "pattern": "^[a-z]([-a-z0-9]*[a-z0-9])?$"}}},
                                "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}}}}]}}
 
 
@@ -139,6 +141,29 @@ class ApiSemanticsTest(unittest.TestCase):
         self.assertEqual((status, err["reason"]), (422, "Invalid"))
         self.assertIn("spec.replicas: Invalid value: -1: must be greater than or equal to 0",
                       err["message"])
+
+    def test_a_30000_character_value_is_invalid_and_the_server_stays_up(self):
+        # Each of these once took the simulator down (a regular expression that recursed per
+        # character); the real apiserver matches in linear time and answers 422.
+        long = "a" * 30000
+        status, _, err = self.req("POST", "/api/v1/namespaces/default/configmaps", {
+            "metadata": {"name": "long-key"}, "data": {long: "v"}})
+        self.assertEqual((status, err.get("reason")), (422, "Invalid"), str(err)[:300])
+        self.assertIn("must be no more than 253 characters", err["message"])
+        status, _, err = self.req("POST", "/api/v1/namespaces/default/configmaps", {
+            "metadata": {"name": "long-label", "labels": {"app": long}}})
+        self.assertEqual((status, err.get("reason")), (422, "Invalid"), str(err)[:300])
+        status, _, err = self.req("POST", "/apis/example.dev/v1/namespaces/default/gadgets", {
+            "apiVersion": "example.dev/v1", "kind": "Gadget", "metadata": {"name": "long"},
+            "spec": {"label": long + "-"}})
+        self.assertEqual((status, err.get("reason")), (422, "Invalid"), str(err)[:300])
+        self.assertIn("spec.label", err["message"])
+        self.assertIn("should match '^[a-z]([-a-z0-9]*[a-z0-9])?$'", err["message"])
+        status, _, body = self.req("POST", "/apis/example.dev/v1/namespaces/default/gadgets", {
+            "apiVersion": "example.dev/v1", "kind": "Gadget", "metadata": {"name": "long-ok"},
+            "spec": {"label": long}})
+        self.assertEqual(status, 201, str(body)[:300])
+        self.assertEqual(self.req("GET", "/api/v1/namespaces/default/configmaps")[0], 200)
 
     def test_a_log_asked_for_as_text_plain_alone_is_406(self):
         pods = "/api/v1/namespaces/default/pods"

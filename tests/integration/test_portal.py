@@ -59,7 +59,8 @@ def tpl_spec(sharing=None, image="registry.example/ide:1"):
 
 
 def job_spec():
-    return {"image": "registry.example/train:1", "command": ["python", "train.py"],
+    # The image of template "tpl": users who are not admins run only their templates' images.
+    return {"image": "registry.example/ide:1", "command": ["python", "train.py"],
             "resources": {"gpus": 0, "cpu": "100m", "memory": "128Mi"}}
 
 
@@ -733,6 +734,40 @@ class PortalApi(PortalCase):
         self.assertError(self.portal.client().post("/api/v1/shared/%s/workspaces" % token,
                                                    {"accessKey": key}, csrf=False), 401)
 
+    def test_users_run_only_images_of_templates_they_may_use(self):
+        self.must(self.admin.post("/api/v1/templates", {
+            "name": "tpl-secret", "spec": tpl_spec({"enabled": True, "requireAccessKey": True},
+                                                   image="registry.example/secret:1")}), 201)
+        self.wait_ok(self.a, "/api/v1/templates/tpl-secret")
+        secret = dict(job_spec(), image="registry.example/secret:1")
+        r = self.a.post("/api/v1/jobs", {"name": "img-secret", "spec": secret})
+        self.assertError(r, 403, "the image of a template that needs an access key")
+        self.assertIn("spec.image", r.json["message"])
+        self.assertError(self.a.post("/api/v1/jobs", {"name": "img-other", "spec": dict(
+            job_spec(), image="registry.example/anything:1")}), 403, "an image of no template")
+        self.assertError(self.a.post("/api/v1/jobs", {"name": "img-tpl", "spec": {
+            "template": "tpl-secret", "command": ["x"]}}), 403, "the template itself")
+        self.must(self.a.post("/api/v1/jobs", {"name": "img-open", "spec": job_spec()}), 201,
+                  "the image of an open template")
+        self.must(self.admin.post("/api/v1/jobs", {"name": "img-admin", "spec": secret}), 201,
+                  "an admin runs any image")
+        self.assertEqual({j["metadata"]["name"] for j in self.sim.kubectl_json(
+            "get", "trainingjobs", "-A")["items"]} & {"img-secret", "img-other", "img-tpl"}, set())
+
+    def test_only_admins_raise_a_jobs_priority(self):
+        r = self.a.post("/api/v1/jobs", {"name": "prio-user", "spec": dict(job_spec(), priority=5)})
+        self.assertError(r, 403, "a user above the default priority")
+        self.assertIn("spec.priority", r.json["message"])
+        self.must(self.a.post("/api/v1/jobs", {"name": "prio-low",
+                                              "spec": dict(job_spec(), priority=-5)}), 201)
+        self.must(self.admin.post("/api/v1/jobs", {"name": "prio-admin",
+                                                  "spec": dict(job_spec(), priority=5)}), 201)
+        for priority in (2 ** 63 - 1, 1001, -1001):
+            r = self.admin.post("/api/v1/jobs", {"name": "prio-huge",
+                                                 "spec": dict(job_spec(), priority=priority)})
+            self.assertError(r, 400, "priority %d" % priority)
+            self.assertIn("spec.priority", r.json["message"])
+
     # -- forward-auth ---------------------------------------------------------------------------
 
     def test_forward_auth_lets_only_the_owner_in_and_records_activity(self):
@@ -802,6 +837,9 @@ class PortalApi(PortalCase):
             (a, ws, {"name": "no-tpl", "spec": {}}, "template"),
             (a, ws, {"name": "bad-idle", "spec": {"template": "tpl", "idleTimeoutMinutes": -5}},
              "idleTimeoutMinutes"),
+            (a, ws, {"name": "huge-idle", "spec": {"template": "tpl",
+                                                   "idleTimeoutMinutes": 2 ** 63 - 1}},
+             "idleTimeoutMinutes"),
             (a, ws, {"name": "bad-ret", "spec": {"template": "tpl", "homeRetention": "Forever"}},
              "homeRetention"),
             (a, jobs, {"name": "no-image", "spec": {"command": ["x"]}}, ("image", "template")),
@@ -843,6 +881,30 @@ class PortalApi(PortalCase):
         self.must(r, 200, "the sign-in page")
         self.assertIn("text/html", r.headers.get("Content-Type", ""))
 
+    def test_a_30000_character_field_is_refused_and_everything_stays_up(self):
+        # Matching such a value with a backtracking regex overflowed the stack and took the
+        # operator, the portal and the simulated API server down with it.
+        long = "a" * 30000
+        jobs = "/api/v1/jobs"
+        cases = (
+            ("env", dict(job_spec(), env=[{"name": long, "value": "1"}])),
+            ("sweep", dict(job_spec(), sweep={"parameters": [{"name": long, "values": ["1"]}]})),
+            ("ref", dict(job_spec(), source={"git": {"url": "https://git.example/r.git",
+                                                       "ref": long}})),
+            ("url", dict(job_spec(), source={"git": {"url": "https://git.example/" + long}})),
+        )
+        problems = []
+        for field, spec in cases:
+            r = self.a.post(jobs, {"name": "long-" + field, "spec": spec})
+            message = (r.json or {}).get("message", "") if isinstance(r.json, dict) else ""
+            if r.status != 400 or field not in message or len(message) > 2000:
+                problems.append("%s: expected a short 400 naming it, got %d %s" % (
+                    field, r.status, r.text[:300]))
+        self.assertFalse(problems, "\n".join(problems))
+        self.must(self.a.get("/api/v1/me"), 200, "the portal after the long fields")
+        stored = self.sim.kubectl("get", "trainingjobs", "-n", "rc-alice", "-o", "name").stdout.split()
+        self.assertEqual([n for n in stored if "/long-" in n], [])
+
     # -- tenancy --------------------------------------------------------------------------------
 
     def test_tenancy_namespaces_owner_and_quota(self):
@@ -866,6 +928,8 @@ class PortalApi(PortalCase):
             quota = self.kube("resourcequota", "rc-" + user, "remote-code")
             self.assertIsNotNone(quota, "rc-%s has no ResourceQuota remote-code" % user)
             self.assertEqual(quota["spec"]["hard"].get("requests.nvidia.com/gpu"), "4")
+            self.assertEqual(quota["spec"]["hard"].get("pods"), "50",
+                             "CPU-only runs are bounded too")
 
         # alice cannot write into bob's namespace, whatever she names.
         self.assertError(a.post("/api/v1/workspaces?namespace=rc-bob",
@@ -908,7 +972,7 @@ class PortalApi(PortalCase):
         body = self.must(a.post("/api/v1/jobs", {"name": "fit", "spec": job_spec()}), 201)
         self.assertEqual(set(body) - {"pods"}, OBJECT_KEYS)
         self.assertEqual((body["name"], body["namespace"]), ("fit", "rc-alice"))
-        self.assertEqual(body["spec"]["image"], "registry.example/train:1")
+        self.assertEqual(body["spec"]["image"], "registry.example/ide:1")
         self.must(a.post("/api/v1/jobs", {"name": "slow", "spec": job_spec()}), 201)
 
         fit = self.wait_ok(a, "/api/v1/jobs/fit", lambda j: j["status"].get("phase") == "Succeeded",
@@ -1163,6 +1227,79 @@ class SessionExpiry(PortalCase):
         self.assertError(c.post("/api/v1/datasets/x.txt", b"x"), 503)
 
 
+class ConnectionLimits(PortalCase):
+    """What one client without an account can do to the portal's connections: hold many, send a
+    header slowly, send a huge header. None of it may shut the portal for anyone else."""
+
+    @classmethod
+    def portal_flags(cls):
+        return ("--max-connections-per-client", "8", "--request-header-timeout-seconds", "2")
+
+    def connect(self, source):
+        return socket.create_connection(("127.0.0.1", self.portal.port), timeout=10,
+                                        source_address=(source, 0))
+
+    @staticmethod
+    def closed_by_server(sock, within):
+        sock.settimeout(within)
+        try:
+            return sock.recv(65536) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def test_one_address_cannot_take_every_connection(self):
+        held = [self.connect("127.0.0.20") for _ in range(8)]
+        try:
+            extra = self.connect("127.0.0.20")
+            self.assertTrue(self.closed_by_server(extra, 5), "a ninth idle connection was kept")
+            extra.close()
+            # Everyone else is still served, forward-auth included.
+            self.must(self.portal.client("127.0.0.21").get("/api/v1/me"), 401)
+            r = self.portal.client("127.0.0.21").get(
+                "/auth/workspace", headers={"X-Original-URL": "http://gpu.example/w/rc-a/w/"})
+            self.assertIn(r.status, (401, 302, 403), r)
+        finally:
+            for s in held:
+                s.close()
+        # Once they are gone the address is served again.
+        self.assertTrue(self.wait_for_me("127.0.0.20"))
+
+    def wait_for_me(self, source):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.portal.client(source).get("/api/v1/me").status == 401:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def test_a_header_sent_a_line_at_a_time_is_cut_off(self):
+        sock = self.connect("127.0.0.22")
+        sock.sendall(b"GET /api/v1/me HTTP/1.1\r\nHost: portal\r\n")
+        cut = False
+        for i in range(10):  # a line every half second: each recv alone would be in time
+            try:
+                sock.sendall(b"X-Slow-%d: 1\r\n" % i)
+            except (ConnectionResetError, BrokenPipeError):
+                cut = True
+                break
+            if self.closed_by_server(sock, 0.5):
+                cut = True
+                break
+        sock.close()
+        self.assertTrue(cut, "a header trickling in for 5 s was not cut off after 2 s")
+
+    def test_an_idle_connection_without_a_request_is_closed(self):
+        sock = self.connect("127.0.0.23")
+        self.assertTrue(self.closed_by_server(sock, 6), "a silent connection was kept")
+        sock.close()
+
+    def test_an_over_long_header_is_431(self):
+        r = self.portal.client("127.0.0.24").get("/api/v1/me", headers={"X-Big": "a" * 70000})
+        self.assertEqual(r.status, 431, r)
+
+
 class RateLimit(PortalCase):
     """The default: 5 failed sign-ins in 5 minutes per user and per address."""
 
@@ -1188,14 +1325,20 @@ class RateLimit(PortalCase):
             what, retry))
         self.assertNotIn("rc_session", {k for k, (v, _) in r.cookies().items() if v})
 
-    def test_five_failures_for_a_user_limit_that_user_from_anywhere(self):
+    def test_failures_for_a_user_slow_that_user_down_but_never_lock_them_out(self):
+        # Strangers guessing from five addresses (and more, repeated forever, in the attack this
+        # replaces) must not keep the owner out: the right password still signs in, later.
         for i in range(5):
             r = self.portal.client("127.0.0.%d" % (2 + i)).login("victim", "wrong-password")
             self.assertError(r, 401, "failure %d" % (i + 1))
-        self.limited(self.portal.client("127.0.0.7").login("victim", PASSWORD),
-                     "the right password after 5 failures")
-        self.limited(self.portal.client("127.0.0.8").login("victim", "wrong-password"),
-                     "another wrong password")
+        started = time.monotonic()
+        r = self.portal.client("127.0.0.8").login("victim", "wrong-password")
+        self.assertError(r, 401, "a sixth wrong password is answered, not refused")
+        self.assertGreaterEqual(time.monotonic() - started, 0.9, "the sixth guess was not slowed")
+        started = time.monotonic()
+        self.must(self.portal.client("127.0.0.7").login("victim", PASSWORD), 200,
+                  "the right password from another address after 6 failures")
+        self.assertGreaterEqual(time.monotonic() - started, 1.9, "the delay grows")
         # Those addresses each failed once only: other users sign in from them.
         self.must(self.portal.client("127.0.0.2").login("bystander", PASSWORD), 200)
 
@@ -1215,8 +1358,12 @@ class RateLimit(PortalCase):
             self.assertError(k.post(path, {"accessKey": "guess-%d" % i}), 403, "guess %d" % i)
         self.limited(k.post(path, {"accessKey": self.share["accessKey"]}),
                      "the right key after 5 wrong ones")
-        self.limited(self.portal.client("127.0.0.21").login("keyuser", PASSWORD),
-                     "signing in after 5 wrong keys")
+        # From elsewhere the user still signs in, after a delay (failures slow a user down,
+        # only an address is refused).
+        started = time.monotonic()
+        self.must(self.portal.client("127.0.0.21").login("keyuser", PASSWORD), 200,
+                  "signing in after 5 wrong keys")
+        self.assertGreaterEqual(time.monotonic() - started, 0.9, "the sign-in was not slowed")
 
 
 class TrustedHeader(PortalCase):

@@ -491,7 +491,7 @@ class RbacTest(unittest.TestCase):
             cls.must(alice.patch("/api/v1/workspaces/w1", {"running": running}), 200)
             cls.wait_ok(alice, "/api/v1/workspaces/w1", lambda w, r=running: w["status"].get(
                 "phase") == ("Running" if r else "Stopped"))
-        job = {"image": "registry.example/train:1", "command": ["python", "train.py"],
+        job = {"template": "pytorch-image", "command": ["python", "train.py"],
                "resources": {"gpus": 0, "cpu": "100m", "memory": "128Mi"}}
         cls.script("rc-alice", "job-name=long-0", run_seconds="600")
         cls.must(alice.post("/api/v1/jobs", {"name": "short", "spec": job}), 201)

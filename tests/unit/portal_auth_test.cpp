@@ -299,6 +299,32 @@ TEST(LoginLimiter, BlocksAUserFromAnywhereAfterMaxFailures) {
   EXPECT_EQ(limiter.retry_after("bob", "10.0.0.9", t0), 0);  // other users are unaffected
 }
 
+// Sign-in: strangers failing for a user from many addresses slow that user's attempts down,
+// never refuse them, so the owner still signs in with the right password.
+TEST(LoginLimiter, AUsersFailuresDelayButNeverRefuseSignIn) {
+  LoginLimiter limiter(3, 60s);
+  for (int i = 0; i < 2; ++i) limiter.record_failure("admin", "10.0.1." + std::to_string(i), t0);
+  EXPECT_EQ(limiter.user_delay("admin", t0), Clock::duration::zero());
+  limiter.record_failure("admin", "10.0.1.2", t0);
+  EXPECT_EQ(limiter.address_retry_after("10.0.0.9", t0), 0) << "the owner's address is not refused";
+  EXPECT_EQ(limiter.user_delay("admin", t0), 1s);
+  limiter.record_failure("admin", "10.0.1.3", t0 + 1s);
+  EXPECT_EQ(limiter.user_delay("admin", t0 + 1s), 2s);
+  for (int i = 4; i < 40; ++i)
+    limiter.record_failure("admin", "10.0.1." + std::to_string(i), t0 + 2s);
+  EXPECT_EQ(limiter.user_delay("admin", t0 + 2s), 16s) << "the delay is capped";
+  EXPECT_EQ(limiter.user_delay("admin", t0 + 70s), Clock::duration::zero())
+      << "failures leave the window";
+  EXPECT_EQ(limiter.user_delay("bob", t0), Clock::duration::zero());
+}
+
+TEST(LoginLimiter, AnAddressIsStillRefusedAfterMaxFailures) {
+  LoginLimiter limiter(3, 60s);
+  for (int i = 0; i < 3; ++i) limiter.record_failure("u" + std::to_string(i), "10.0.0.1", t0);
+  EXPECT_EQ(limiter.address_retry_after("10.0.0.1", t0), 60);
+  EXPECT_EQ(limiter.address_retry_after("10.0.0.2", t0), 0);
+}
+
 TEST(LoginLimiter, BlocksAnAddressForEveryUserAfterMaxFailures) {
   LoginLimiter limiter(3, 60s);
   limiter.record_failure("u1", "10.0.0.1", t0);

@@ -356,6 +356,7 @@ TEST(TemplateRender, JobRunsKanikoWithTheRightArgumentsAndRestrictions) {
   EXPECT_EQ(c["securityContext"]["capabilities"]["drop"], json({"ALL"}));
   EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
   EXPECT_EQ(pod["automountServiceAccountToken"], false);
+  EXPECT_EQ(pod["enableServiceLinks"], false);
   EXPECT_EQ(job["metadata"]["ownerReferences"][0]["kind"], "Template");
   EXPECT_EQ(job["metadata"]["namespace"], "remote-code-system");
   EXPECT_EQ(job["metadata"]["labels"]["remotecode.dev/kind"], "template-build");

@@ -140,6 +140,49 @@ TEST(ParseTrainingJob, GitInjectionAttemptsAreRejected) {
             (std::vector<std::string>{"spec.source.git.path"}));
 }
 
+// A 30,000-character value once overflowed the stack of std::regex and took the process down;
+// now each is refused by its length before any pattern sees it, naming the field.
+TEST(ParseTrainingJob, LongStringsAreRefusedByLength) {
+  const std::string long_value(30000, 'a');
+  auto git = [](json g) { return with(image_spec(), "source", {{"git", g}}); };
+  EXPECT_EQ(error_fields(with(image_spec(), "env", {{{"name", long_value}, {"value", "1"}}})),
+            (std::vector<std::string>{"spec.env[0].name"}));
+  EXPECT_EQ(error_fields(with(image_spec(), "sweep",
+                              {{"parameters", {{{"name", long_value}, {"values", {"1"}}}}}})),
+            (std::vector<std::string>{"spec.sweep.parameters[0].name"}));
+  EXPECT_EQ(error_fields(git({{"url", "https://example.com/r.git"}, {"ref", long_value}})),
+            (std::vector<std::string>{"spec.source.git.ref"}));
+  EXPECT_EQ(error_fields(git({{"url", "https://example.com/" + long_value}})),
+            (std::vector<std::string>{"spec.source.git.url"}));
+  EXPECT_EQ(error_fields(with(image_spec(), "image", "busybox:" + long_value)),
+            (std::vector<std::string>{"spec.image"}));
+  EXPECT_EQ(error_fields(with(image_spec(), "args", {long_value})),
+            (std::vector<std::string>{"spec.args[0]"}));
+  EXPECT_EQ(error_fields(with(image_spec(), "notify", {{"email", {long_value + "@x.org"}}})),
+            (std::vector<std::string>{"spec.notify.email[0]"}));
+  EXPECT_TRUE(error_fields(with(image_spec(), "env",
+                                {{{"name", "NOTES"}, {"value", std::string(32768, 'x')}}}))
+                  .empty())
+      << "an environment value may be up to 32 KiB";
+  try {
+    api::parse_trainingjob(
+        trainingjob(git({{"url", "https://example.com/r.git"}, {"ref", long_value}})));
+    ADD_FAILURE() << "no SpecError";
+  } catch (const api::SpecError& e) {
+    EXPECT_LT(std::string(e.what()).size(), 200u) << "the message quotes a long value cut short";
+  }
+}
+
+TEST(ParseTrainingJob, TheWholeSpecIsBounded) {
+  json env = json::array();
+  for (int i = 0; i < 3; ++i)
+    env.push_back({{"name", "V" + std::to_string(i)}, {"value", std::string(30000, 'x')}});
+  EXPECT_EQ(error_fields(with(image_spec(), "env", env)), (std::vector<std::string>{"spec"}))
+      << "three values each within their own bound, 90 KB together";
+  env.erase(env.begin());
+  EXPECT_TRUE(error_fields(with(image_spec(), "env", env)).empty());
+}
+
 TEST(ParseTrainingJob, PathsStayInsideTheSource) {
   auto ws = [](const std::string& path) {
     return with(image_spec(), "source", {{"workspace", {{"name", "alice-dev"}, {"path", path}}}});
@@ -384,6 +427,9 @@ TEST(Render, JobIsCreatedSuspendedAndAppliedWithoutSuspend) {
   EXPECT_FALSE(job["spec"].contains("ttlSecondsAfterFinished"))
       << "the TrainingJob keeps its runs; its own TTL deletes them";
   EXPECT_FALSE(job_for_apply(job)["spec"].contains("suspend"));
+  EXPECT_EQ(job["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+  EXPECT_EQ(job["spec"]["template"]["spec"]["enableServiceLinks"], false)
+      << "no variables for every Service of the namespace in user code";
   EXPECT_EQ(job["metadata"]["ownerReferences"][0]["kind"], "TrainingJob");
   EXPECT_EQ(job["metadata"]["ownerReferences"][0]["controller"], true);
   json labels = job["spec"]["template"]["metadata"]["labels"];

@@ -39,7 +39,11 @@ class SpecError : public std::runtime_error {
 // Collects errors while a spec is read, then throws them all at once.
 class Errors {
  public:
+  // The first problem of a field is the one reported: later checks of a value already found
+  // wrong (a pattern after a length, say) would only repeat it.
   void add(std::string field, std::string message) {
+    for (const auto& e : list_)
+      if (e.field == field) return;
     list_.push_back({std::move(field), std::move(message)});
   }
   bool empty() const { return list_.empty(); }
@@ -82,19 +86,39 @@ struct Repository {
 std::optional<Repository> parse_repository(const nlohmann::json& obj, const std::string& path,
                                            Errors& errors);
 
-// Small typed readers that record a FieldError instead of throwing on a wrong type.
+// The longest string a field takes unless it says otherwise (the CRDs' maxLength agree), checked
+// before any pattern so that no value is ever matched at an unbounded length.
+inline constexpr size_t kMaxStringLength = 4096;
+// A quantity such as 500m or 32Gi (CRDs: maxLength 64).
+inline constexpr size_t kMaxQuantityLength = 64;
+
+// Small typed readers that record a FieldError instead of throwing on a wrong type (which reads
+// as the fallback) or on a string longer than max_length (kept, so that no other check takes
+// the field for missing).
 std::string read_string(const nlohmann::json& obj, const char* key, const std::string& path,
-                        Errors& errors, const std::string& fallback = "");
+                        Errors& errors, const std::string& fallback = "",
+                        size_t max_length = kMaxStringLength);
 std::optional<int64_t> read_int(const nlohmann::json& obj, const char* key, const std::string& path,
                                 Errors& errors);
 std::optional<bool> read_bool(const nlohmann::json& obj, const char* key, const std::string& path,
                               Errors& errors);
 std::vector<std::string> read_string_list(const nlohmann::json& obj, const char* key,
-                                          const std::string& path, Errors& errors);
+                                          const std::string& path, Errors& errors,
+                                          size_t max_length = kMaxStringLength);
+
+// The largest spec of a Workspace or TrainingJob, as JSON: every field has its own bound, but
+// together they would allow megabytes per object, each kept in every cache and in etcd.
+inline constexpr size_t kMaxSpecBytes = 64 * 1024;
+void check_spec_size(const nlohmann::json& spec, Errors& errors);
+
+// A user's value quoted for an error message, cut short so a long value cannot bloat the message.
+std::string in_quotes(const std::string& s);
 
 // A DNS-1123 label (names of objects we derive children from).
 bool is_dns_label(const std::string& s);
-// An environment variable name Kubernetes accepts ([-._a-zA-Z][-._a-zA-Z0-9]*).
+// An environment variable name Kubernetes accepts ([-._a-zA-Z][-._a-zA-Z0-9]*), at most
+// kMaxEnvNameLength characters.
+inline constexpr size_t kMaxEnvNameLength = 256;
 bool is_env_name(const std::string& s);
 // A container image reference: no whitespace or control characters, no leading '-'.
 bool is_image_reference(const std::string& s);

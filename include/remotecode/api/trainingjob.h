@@ -16,8 +16,16 @@ namespace rc::api {
 // controller derives ("<job>-<index>-<random>") within the 63 characters of a DNS label.
 inline constexpr size_t kMaxTrainingJobNameLength = 50;
 inline constexpr int64_t kMaxSweepRuns = 100;
+// An environment variable's value (the CRD's maxLength agrees).
+inline constexpr size_t kMaxEnvValueLength = 32768;
 inline constexpr int64_t kMaxWorkers = 64;
 inline constexpr int64_t kMaxRetries = 20;
+// Priorities order the cluster-wide queue; the portal lets only admins go above the default 0.
+inline constexpr int64_t kMinPriority = -1000;
+inline constexpr int64_t kMaxPriority = 1000;
+// Kubernetes caps a Job's own TTL at int32 seconds; so do we, which keeps the sums of times
+// far from overflowing.
+inline constexpr int64_t kMaxTtlSecondsAfterFinished = 2147483647;
 // Environment the operator sets for multi-worker runs; users may not set them.
 inline constexpr const char* kReservedEnvNames[] = {"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE",
                                                     "RANK"};

@@ -11,6 +11,8 @@ namespace rc::api {
 
 // Children add suffixes ("-home") to the workspace's name and must stay DNS labels (<= 63).
 inline constexpr size_t kMaxWorkspaceNameLength = 50;
+// A year: longer is "never" (0), and minutes beyond this overflow the arithmetic of times.
+inline constexpr int64_t kMaxIdleTimeoutMinutes = 525600;
 
 enum class HomeRetention { Delete, Retain };
 

@@ -84,6 +84,18 @@ struct ServerOptions {
   std::function<bool(const Request&)> stream_request_body;
   // Connections served at once (each has a thread); more are closed at accept. 0: no limit.
   int max_connections = 0;
+  // Connections served at once for one client address, so that one client cannot take them
+  // all; more are closed at accept. 0: no limit. Addresses for which `unlimited_address` is
+  // true (proxies in front of the server, which carry everyone's requests) count only in
+  // max_connections.
+  int max_connections_per_address = 0;
+  std::function<bool(const std::string&)> unlimited_address;
+  // The whole of a request's header (and the TLS handshake, and the wait for the next request
+  // on a kept-alive connection) must arrive within this time, however it trickles in: a client
+  // sending a byte now and then cannot hold a connection. 0: no limit.
+  int header_timeout_seconds = 0;
+  // Likewise for a body read into Request::body (streamed bodies have only the idle timeout).
+  int body_timeout_seconds = 0;
   // A connection that sends nothing for this long (between requests, or mid-request) is
   // closed. 0: never. Responses that stream (watches, events) do not read, so they are not cut.
   int idle_timeout_seconds = 0;

@@ -56,12 +56,20 @@ class LoginLimiter {
   // Seconds until another attempt is allowed; 0 when it is allowed now.
   int64_t retry_after(const std::string& user, const std::string& address,
                       Clock::time_point now = Clock::now());
+  // Sign-in: only the address is refused. A user's failures (from anywhere) slow each further
+  // attempt down instead, doubling from 1 s to 16 s, so that strangers guessing a password
+  // cannot lock its owner out: the right password still works, a little later.
+  int64_t address_retry_after(const std::string& address, Clock::time_point now = Clock::now());
+  Clock::duration user_delay(const std::string& user, Clock::time_point now = Clock::now());
   void record_failure(const std::string& user, const std::string& address,
                       Clock::time_point now = Clock::now());
   // A successful sign-in clears the user's failures (not the address's).
   void record_success(const std::string& user);
 
  private:
+  // The failures of a key still in the window, or null; holds mu_.
+  const std::vector<Clock::time_point>* recent(const std::string& key, Clock::time_point now);
+
   int max_failures_;
   std::chrono::seconds window_;
   std::mutex mu_;

@@ -28,7 +28,8 @@ std::string username_problem(const std::string& name);
 class UserStore {
  public:
   UserStore(std::shared_ptr<kube::Client> client, std::shared_ptr<runtime::Informer> secrets,
-            std::string operator_namespace, std::string namespace_prefix, std::string gpu_quota);
+            std::string operator_namespace, std::string namespace_prefix,
+            nlohmann::json quota_hard);
   std::optional<User> find(const std::string& username) const;
   std::vector<User> list() const;
   // Creates the Secret, the user's namespace and its ResourceQuota. Throws HttpError 400 for a
@@ -54,7 +55,8 @@ class UserStore {
   void remember_write(const std::string& username, const nlohmann::json& written);
   std::shared_ptr<kube::Client> client_;
   std::shared_ptr<runtime::Informer> secrets_;
-  std::string operator_namespace_, prefix_, gpu_quota_;
+  std::string operator_namespace_, prefix_;
+  nlohmann::json quota_hard_;  // spec.hard of each user namespace's ResourceQuota
   mutable std::mutex mu_;
   mutable std::map<std::string, std::string> written_;
 };

@@ -119,8 +119,9 @@ json render_build_job(const json& tpl, const std::string& hash, const OperatorCo
                     {"volumeMounts", mounts},
                     {"securityContext", builder_security_context()}};
   json pod_spec = {{"restartPolicy", "Never"},
-                   // The builder never talks to the API server.
+                   // The builder never talks to the API server, nor to the namespace's Services.
                    {"automountServiceAccountToken", false},
+                   {"enableServiceLinks", false},
                    {"securityContext", {{"seccompProfile", {{"type", "RuntimeDefault"}}}}},
                    {"containers", json::array({container})},
                    {"volumes", volumes}};

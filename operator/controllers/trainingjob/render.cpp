@@ -139,8 +139,10 @@ json render_run_job(const json& tj, const RenderInput& in, const api::SweepRun& 
   std::string name = run_name(name_of(tj), run.index);
   json container = trainer_container(name, in, run, config);
   json pod_spec = {{"restartPolicy", "Never"},
-                   // User code has no business with the Kubernetes API.
+                   // User code has no business with the Kubernetes API, nor with the
+                   // addresses of the namespace's Services (thousands of variables otherwise).
                    {"automountServiceAccountToken", false},
+                   {"enableServiceLinks", false},
                    {"securityContext", pod_security_context()}};
   add_source(pod_spec, container, in, config);
   pod_spec["containers"] = json::array({container});

@@ -1,6 +1,7 @@
 // Sign-in, sign-out, the caller, password changes and (for admins) users.
 #include <chrono>
 #include <semaphore>
+#include <thread>
 
 #include "remotecode/portal/context.h"
 
@@ -95,9 +96,12 @@ void add_account_routes(Router& router, Context& ctx) {
     // its address still counts.
     const bool valid_name = username_problem(username).empty();
     const std::string limit_key = valid_name ? username : "";
-    KdfSlot slot;
-    if (int64_t wait = ctx.limiter->retry_after(limit_key, address); wait > 0)
+    if (int64_t wait = ctx.limiter->address_retry_after(address); wait > 0)
       throw rate_limited(wait);
+    // Someone may be guessing this user's password from elsewhere: answer later, not never.
+    if (auto delay = ctx.limiter->user_delay(limit_key); delay.count() > 0)
+      std::this_thread::sleep_for(delay);
+    KdfSlot slot;
     auto user = valid_name ? ctx.users->find(username) : std::nullopt;
     bool ok = user && !user->password_hash.empty()
                   ? verify_password(password, user->password_hash)

@@ -21,6 +21,34 @@ void validate_job(const json& obj) {
   api::parse_trainingjob(obj);
 }
 
+// The image a template gives its workspaces and runs: a built one once its build is done.
+std::string template_image(const json& tpl) {
+  std::string built = tpl.value("status", json::object()).value("image", "");
+  return built.empty() ? tpl.value("spec", json::object()).value("image", "") : built;
+}
+
+bool requires_access_key(const json& tpl) {
+  return tpl.value("spec", json::object())
+      .value("sharing", json::object())
+      .value("requireAccessKey", false);
+}
+
+// What only admins may do with a job: jump the cluster-wide queue, and (unless the portal lets
+// anyone) run an image that is not the image of a template the user may use, so that an access
+// key guards a template's image as well as its name.
+void check_users_job(const Context& ctx, const json& spec) {
+  const json priority = spec.value("priority", json());
+  if (priority.is_number_integer() && priority.get<int64_t>() > 0)
+    throw forbidden("spec.priority: only an admin sets a priority above 0");
+  std::string image = spec.value("image", "");
+  if (image.empty() || ctx.options.allow_any_image) return;
+  for (const auto& tpl : ctx.informers.templates->store().list())
+    if (!requires_access_key(*tpl) && template_image(*tpl) == image) return;
+  throw forbidden(
+      "spec.image: you may run only the images of templates; choose a template, "
+      "or ask an admin to start the portal with --allow-any-image");
+}
+
 struct JobPod {
   runtime::ObjectPtr pod;
   int run = 0;
@@ -118,6 +146,10 @@ void add_job_routes(Router& router, Context& ctx) {
     json obj = object_from_body(json_body(call.request), "TrainingJob", ns,
                                 api::kMaxTrainingJobNameLength, validate_job);
     const json& spec = obj.at("spec");
+    if (!call.who().admin()) {
+      ctx.require_synced();
+      check_users_job(ctx, spec);
+    }
     if (std::string tpl = spec.value("template", ""); !tpl.empty())
       check_against_template(ctx, tpl, spec.value("resources", json()), false, call.who().admin());
     return json_response(

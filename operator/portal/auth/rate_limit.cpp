@@ -15,6 +15,9 @@ namespace {
 // Past this many tracked keys, failures also sweep out keys whose failures all left the window,
 // so a spray of distinct user names cannot grow the map without bound.
 constexpr size_t kSweepThreshold = 10000;
+// Failures kept past max_failures: enough for the delay of a user to reach its cap.
+constexpr size_t kExtraFailuresKept = 4;
+constexpr auto kMaxUserDelay = std::chrono::seconds(16);
 
 using Clock = LoginLimiter::Clock;
 using Failures = std::vector<Clock::time_point>;
@@ -40,24 +43,45 @@ int64_t wait_for(const Failures& v, int max, Clock::time_point now, std::chrono:
 LoginLimiter::LoginLimiter(int max_failures, std::chrono::seconds window)
     : max_failures_(max_failures), window_(window) {}
 
+const std::vector<Clock::time_point>* LoginLimiter::recent(const std::string& key,
+                                                           Clock::time_point now) {
+  // An empty user or address carries no identity; counting it would lump strangers together.
+  if (key.size() == 2) return nullptr;
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return nullptr;
+  prune(it->second, now, window_);
+  if (it->second.empty()) {
+    failures_.erase(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
 int64_t LoginLimiter::retry_after(const std::string& user, const std::string& address,
                                   Clock::time_point now) {
   if (max_failures_ <= 0 || window_.count() <= 0) return 0;
   std::lock_guard lock(mu_);
   int64_t wait = 0;
-  // An empty user or address carries no identity; counting it would lump strangers together.
-  for (const std::string& key : {"u:" + user, "a:" + address}) {
-    if (key.size() == 2) continue;
-    auto it = failures_.find(key);
-    if (it == failures_.end()) continue;
-    prune(it->second, now, window_);
-    if (it->second.empty()) {
-      failures_.erase(it);
-      continue;
-    }
-    wait = std::max(wait, wait_for(it->second, max_failures_, now, window_));
-  }
+  for (const std::string& key : {"u:" + user, "a:" + address})
+    if (const auto* v = recent(key, now))
+      wait = std::max(wait, wait_for(*v, max_failures_, now, window_));
   return wait;
+}
+
+int64_t LoginLimiter::address_retry_after(const std::string& address, Clock::time_point now) {
+  if (max_failures_ <= 0 || window_.count() <= 0) return 0;
+  std::lock_guard lock(mu_);
+  const auto* v = recent("a:" + address, now);
+  return v ? wait_for(*v, max_failures_, now, window_) : 0;
+}
+
+Clock::duration LoginLimiter::user_delay(const std::string& user, Clock::time_point now) {
+  if (max_failures_ <= 0 || window_.count() <= 0) return Clock::duration::zero();
+  std::lock_guard lock(mu_);
+  const auto* v = recent("u:" + user, now);
+  if (!v || v->size() < static_cast<size_t>(max_failures_)) return Clock::duration::zero();
+  const size_t doublings = std::min<size_t>(v->size() - max_failures_, 4);
+  return std::min<Clock::duration>(std::chrono::seconds(1) * (1 << doublings), kMaxUserDelay);
 }
 
 void LoginLimiter::record_failure(const std::string& user, const std::string& address,
@@ -78,8 +102,10 @@ void LoginLimiter::record_failure(const std::string& user, const std::string& ad
     prune(v, now, window_);
     // Keep time order even if callers pass time points out of order.
     v.insert(std::upper_bound(v.begin(), v.end(), now), now);
-    // Only the newest max_failures decide when the key is allowed again.
-    if (v.size() > static_cast<size_t>(max_failures_)) v.erase(v.begin(), v.end() - max_failures_);
+    // Only the newest max_failures decide when the key is allowed again (and a few more how
+    // long a user's attempts are delayed).
+    const size_t keep = static_cast<size_t>(max_failures_) + kExtraFailuresKept;
+    if (v.size() > keep) v.erase(v.begin(), v.end() - static_cast<std::ptrdiff_t>(keep));
   }
 }
 
