@@ -1,12 +1,14 @@
 # The README's commands. Each installs what is missing first (scripts/install-deps.sh).
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
 STATE_DIR ?= .state
 JOBS ?= $(shell nproc)
 # Real Kubernetes OpenAPI documents, used when present (kubectl explain for built-in types).
 OPENAPI_DIR ?= ../shared/k8s-openapi/v3
 
-.PHONY: all deps build build-test dev test unit-test integration-test fmt fmt-check bench bench-smoke clean
+.PHONY: all deps build build-test build-fuzz dev test unit-test integration-test fmt fmt-check fuzz bench bench-smoke clean
 
 all: build
 
@@ -24,8 +26,19 @@ build-test: deps
 	@start=$$(date +%s); ninja -C $(TEST_BUILD_DIR) -j $(JOBS) && \
 		echo "build-test: $$(($$(date +%s) - start))s"
 
-test: build-test
-	@bash tests/run-all.sh $(TEST_BUILD_DIR)
+# libFuzzer targets (tests/fuzz/): clang, with AddressSanitizer and UndefinedBehaviorSanitizer.
+build-fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DRC_FUZZ=ON -DRC_TESTS=OFF -DRC_BENCH=OFF >/dev/null
+	@ninja -C $(FUZZ_BUILD_DIR) -j $(JOBS) fuzz-targets
+
+# Each target for FUZZ_SECONDS (60); fails on any crash, leak or sanitizer report.
+fuzz: build-fuzz
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
+# make test includes a short fuzzing run of every target (tests/run-all.sh, RC_FUZZ_DIR).
+test: build-test build-fuzz
+	@RC_FUZZ_DIR=$(FUZZ_BUILD_DIR) bash tests/run-all.sh $(TEST_BUILD_DIR)
 
 dev: build
 	@$(BUILD_DIR)/bin/remote-code dev --state-dir $(STATE_DIR) \
@@ -51,4 +64,4 @@ bench-smoke: build
 		--out $(BUILD_DIR)/bench-smoke --results $(BUILD_DIR)/bench-smoke/RESULTS.md
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -110,6 +110,17 @@ if [[ -d tests/browser && -f tests/browser/run.sh ]]; then
   record browser "${p:-0}" "${f:-$((rc != 0))}"
 fi
 
+# A short fuzzing run of every libFuzzer target (make fuzz runs them longer), when built.
+if [[ -n ${RC_FUZZ_DIR:-} ]]; then
+  echo "== fuzz (${RC_FUZZ_SECONDS:-10} s per target)"
+  suite_started=$SECONDS
+  out=$(bash tests/fuzz/run.sh "$RC_FUZZ_DIR" "${RC_FUZZ_SECONDS:-10}" 2>&1)
+  echo "$out"
+  p=$(echo "$out" | grep -c 'nothing found$')
+  f=$(echo "$out" | grep -c -E 'FAILED|is missing')
+  record fuzz "$p" "$f"
+fi
+
 echo
 echo "seconds per suite (total ${SECONDS}s):"
 printf '  %s\n' "${timings[@]}"

@@ -32,6 +32,32 @@ bool LineDecoder::feed(std::string_view chunk,
   }
 }
 
+WatchLine decode_watch_line(std::string_view line) {
+  WatchLine out;
+  json ev = json::parse(line, nullptr, false);
+  if (ev.is_discarded() || !ev.is_object()) return out;
+  auto type = ev.find("type");
+  auto object = ev.find("object");
+  if (type == ev.end() || !type->is_string() || object == ev.end() || !object->is_object())
+    return out;
+  WatchEvent we{type->get<std::string>(), std::move(*object)};
+  if (we.type == "ERROR") {
+    // A Status, normally; its fields are read only when they have the type they should.
+    auto code = we.object.find("code");
+    if (code != we.object.end() && code->is_number_integer()) out.code = code->get<int>();
+    auto message = we.object.find("message");
+    if (message != we.object.end() && message->is_string()) out.message = *message;
+    out.kind = out.code == 410 ? WatchLine::Kind::Expired : WatchLine::Kind::Error;
+    return out;
+  }
+  if (auto md = we.object.find("metadata"); md != we.object.end() && md->is_object())
+    if (auto rv = md->find("resourceVersion"); rv != md->end() && rv->is_string())
+      out.resource_version = *rv;
+  out.kind = WatchLine::Kind::Event;
+  out.event = std::move(we);
+  return out;
+}
+
 int idle_limit_seconds(const WatchOptions& opts) {
   if (opts.idle_timeout_seconds > 0) return opts.idle_timeout_seconds;
   constexpr int kBookmarkInterval = 60;  // the apiserver's bookmark frequency
@@ -61,31 +87,26 @@ WatchEnd watch_once(Client& client, const ResourceRef& ref, const std::string& n
       req,
       [&](std::string_view chunk) {
         return decoder.feed(chunk, [&](std::string_view line) {
-          json ev = json::parse(line, nullptr, false);
-          if (ev.is_discarded() || !ev.is_object() || !ev.contains("type") ||
-              !ev["type"].is_string() || !ev.contains("object") || !ev["object"].is_object()) {
-            spdlog::warn("kube: watch {}: a line that is not an event ({} bytes); watching again",
-                         ref.resource, line.size());
-            end = WatchEnd::Failed;
-            return false;
-          }
-          WatchEvent we{ev["type"].get<std::string>(), std::move(ev["object"])};
-          if (we.type == "ERROR") {
-            int code = we.object.value("code", 0);
-            if (code == 410) {
+          WatchLine w = decode_watch_line(line);
+          switch (w.kind) {
+            case WatchLine::Kind::NotAnEvent:
+              spdlog::warn("kube: watch {}: a line that is not an event ({} bytes); watching again",
+                           ref.resource, line.size());
+              end = WatchEnd::Failed;
+              return false;
+            case WatchLine::Kind::Expired:
               end = WatchEnd::Expired;
               return false;
-            }
-            spdlog::warn("kube: watch {} ended with an error ({}): {}", ref.resource, code,
-                         we.object.value("message", ""));
-            end = WatchEnd::Failed;
-            return false;
+            case WatchLine::Kind::Error:
+              spdlog::warn("kube: watch {} ended with an error ({}): {}", ref.resource, w.code,
+                           w.message);
+              end = WatchEnd::Failed;
+              return false;
+            case WatchLine::Kind::Event:
+              break;
           }
-          std::string rv;
-          if (auto md = we.object.find("metadata"); md != we.object.end() && md->is_object())
-            rv = md->value("resourceVersion", "");
-          on_event(we);
-          if (!rv.empty()) resource_version = rv;
+          on_event(w.event);
+          if (!w.resource_version.empty()) resource_version = w.resource_version;
           return !cancel.load();
         });
       },

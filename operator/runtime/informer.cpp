@@ -197,7 +197,9 @@ void Informer::relist() {
   for (const auto& o : objs) changes.emplace_back(store_.get(object_key(*o)), o);
   auto gone = store_.replace(objs);
   resource_version_ = result.resource_version;
-  for (const auto& [before, after] : changes) {
+  for (const auto& change : changes) {
+    const ObjectPtr& before = change.first;  // named, not bound: lambdas capture names
+    const ObjectPtr& after = change.second;
     notify([&](const EventHandlers& h) {
       if (!before && h.on_add)
         h.on_add(after);

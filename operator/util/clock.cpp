@@ -67,7 +67,15 @@ std::optional<SystemTime> parse_rfc3339(const std::string& s) {
   }
   if (*rest) return std::nullopt;
   std::time_t tt = timegm(&tm) - offset;
-  return std::chrono::system_clock::from_time_t(tt) + std::chrono::microseconds(frac);
+  // RFC 3339 reaches the year 9999, system_clock (nanoseconds in 64 bits) only 1677 to 2262.
+  // Times past half that range (1823 to 2116) are clamped to its edge: an expiry in the year
+  // 9488 is "never" all the same, and the other half is room for the sums done with times.
+  using Clock = std::chrono::system_clock;
+  constexpr Clock::duration kEdge = Clock::duration::max() / 2;
+  constexpr auto kEdgeSeconds = std::chrono::duration_cast<std::chrono::seconds>(kEdge).count();
+  if (tt >= kEdgeSeconds) return Clock::time_point(kEdge);
+  if (tt <= -kEdgeSeconds) return Clock::time_point(-kEdge);
+  return Clock::from_time_t(tt) + std::chrono::microseconds(frac);
 }
 
 }  // namespace rc::util

@@ -28,6 +28,17 @@ struct WatchEvent {
   nlohmann::json object;
 };
 
+// One line of a watch, read: an event, the 410 that ends a watch, another ERROR event, or a line
+// that is not an event at all. Never throws, whatever the line holds.
+struct WatchLine {
+  enum class Kind { Event, Expired, Error, NotAnEvent } kind = Kind::NotAnEvent;
+  WatchEvent event;              // Kind::Event
+  std::string resource_version;  // the event object's, "" when it has none
+  int code = 0;                  // Kind::Error: the Status code (0 when missing or not a number)
+  std::string message;           // Kind::Error: the Status message
+};
+WatchLine decode_watch_line(std::string_view line);
+
 enum class WatchEnd {
   Closed,     // the server ended it (timeout) or the connection dropped: resume from the last rv
   Expired,    // 410: the resourceVersion is too old; list again

@@ -174,9 +174,9 @@ void add_job_routes(Router& router, Context& ctx) {
 
   // Stop suspends the job (running runs end, the rest stay queued); resume lets it go on,
   // unfinished runs starting from the beginning.
-  for (auto [verb, suspend] : {std::pair{"stop", true}, std::pair{"resume", false}}) {
-    router.add("POST", std::string("/api/v1/jobs/{name}/") + verb, Access::SignedIn,
-               [&ctx, suspend](Call& call) {
+  for (auto route : {std::pair{"stop", true}, std::pair{"resume", false}}) {
+    router.add("POST", std::string("/api/v1/jobs/{name}/") + route.first, Access::SignedIn,
+               [&ctx, suspend = route.second](Call& call) {
                  std::string ns = ctx.target_namespace(call);
                  cached_or_404(*ctx.informers.trainingjobs, ns, call.param("name"), "job");
                  json patched =
