@@ -45,7 +45,9 @@ def owner_uid(obj):
 
 class Chaos(unittest.TestCase):
     def setUp(self):
-        self.sim = Sim("--job-backoff-seconds", "0.5")
+        # Nodes hold 110 pods each, as a kubelet's default: room for every workspace's pod and
+        # every run's at once.
+        self.sim = Sim("--job-backoff-seconds", "0.5", "--cpu-nodes", str(2 * OBJECTS // 100 + 1))
         self.scripts = PodScripts(self.sim)
         self.ops = []
 
