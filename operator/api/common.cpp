@@ -2,6 +2,8 @@
 
 #include <re2/re2.h>
 
+#include <cmath>
+
 #include "remotecode/kube/quantity.h"
 
 namespace rc::api {
@@ -92,8 +94,12 @@ std::optional<int64_t> read_int(const json& obj, const char* key, const std::str
   if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return std::nullopt;
   const json& v = obj[key];
   if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float() && v.get<double>() == static_cast<double>(v.get<int64_t>()))
-    return v.get<int64_t>();
+  // A whole float within int64's range (converting one outside is undefined; fuzz_crd_specs).
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18)
+      return static_cast<int64_t>(d);
+  }
   errors.add(path + "." + key, "must be an integer");
   return std::nullopt;
 }

@@ -27,6 +27,9 @@ ExecCredential parse_exec_credential(const std::string& output,
   } catch (const json::parse_error& e) {
     plugin_fail("stdout is not a JSON ExecCredential (invalid at byte " + std::to_string(e.byte) +
                 ")");
+  } catch (const json::exception&) {
+    // A number too large for any type (found by fuzz_kube_config).
+    plugin_fail("stdout is not a JSON ExecCredential (a number out of range)");
   }
   if (!cred.is_object()) plugin_fail("stdout is not a JSON object");
   auto str_at = [&](const json& obj, const char* key, const std::string& field) -> std::string {

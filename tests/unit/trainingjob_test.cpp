@@ -183,6 +183,13 @@ TEST(ParseTrainingJob, TheWholeSpecIsBounded) {
   EXPECT_TRUE(error_fields(with(image_spec(), "env", env)).empty());
 }
 
+TEST(ParseTrainingJob, AHugeFloatIsNotAnInteger) {
+  // Found by fuzz_crd_specs: converting -5.1e22 to int64 was undefined behaviour.
+  EXPECT_EQ(error_fields(with(image_spec(), "workers", -5.11111e22)),
+            (std::vector<std::string>{"spec.workers"}));
+  EXPECT_TRUE(error_fields(with(image_spec(), "workers", 2.0)).empty());
+}
+
 TEST(ParseTrainingJob, PathsStayInsideTheSource) {
   auto ws = [](const std::string& path) {
     return with(image_spec(), "source", {{"workspace", {{"name", "alice-dev"}, {"path", path}}}});

@@ -75,3 +75,10 @@ TEST(ExecCredential, AnExpiryBeyondWhatTheClockHoldsIsFarAway) {
   ASSERT_TRUE(c.expiry.has_value());
   EXPECT_GT(*c.expiry, std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 50));
 }
+
+TEST(ExecCredential, ANumberTooLargeForAnyTypeIsACredentialError) {
+  // Found by fuzz_kube_config: json::parse threw out_of_range, which no caller expected.
+  EXPECT_THROW(rc::kube::parse_exec_credential(R"({"kind":33333333e40603})",
+                                               "client.authentication.k8s.io/v1"),
+               rc::kube::CredentialError);
+}
