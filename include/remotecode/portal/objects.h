@@ -41,6 +41,9 @@ void check_against_template(const Context& ctx, const std::string& template_name
                             const nlohmann::json& requested_resources, bool needs_ide,
                             bool key_checked);
 
+// True when a Template object asks for an access key (spec.sharing.requireAccessKey).
+bool requires_access_key(const nlohmann::json& tpl);
+
 // The decoded value of data[key] of a Secret; "" when absent or not valid base64.
 std::string secret_data(const nlohmann::json& secret, const std::string& key);
 

@@ -27,12 +27,6 @@ std::string template_image(const json& tpl) {
   return built.empty() ? tpl.value("spec", json::object()).value("image", "") : built;
 }
 
-bool requires_access_key(const json& tpl) {
-  return tpl.value("spec", json::object())
-      .value("sharing", json::object())
-      .value("requireAccessKey", false);
-}
-
 // What only admins may do with a job: jump the cluster-wide queue, and (unless the portal lets
 // anyone) run an image that is not the image of a template the user may use, so that an access
 // key guards a template's image as well as its name.

@@ -60,9 +60,7 @@ void check_against_template(const Context& ctx, const std::string& template_name
   auto tpl_obj = ctx.informers.templates->store().get(template_name);
   if (!tpl_obj)
     throw bad_request("spec.template: there is no template named \"" + template_name + "\"");
-  if (!key_checked && tpl_obj->value("spec", json::object())
-                          .value("sharing", json::object())
-                          .value("requireAccessKey", false))
+  if (!key_checked && requires_access_key(*tpl_obj))
     throw forbidden("template " + template_name +
                     " requires an access key: use its share link, or ask an admin");
   api::TemplateSpec tpl;
@@ -79,6 +77,12 @@ void check_against_template(const Context& ctx, const std::string& template_name
   api::effective_resources(requested, tpl.defaults, tpl.maximum, "spec.resources", errors);
   if (!errors.empty())
     throw bad_request(api::SpecError("ExceedsTemplateMaximum", errors.list()).what());
+}
+
+bool requires_access_key(const json& tpl) {
+  return tpl.value("spec", json::object())
+      .value("sharing", json::object())
+      .value("requireAccessKey", false);
 }
 
 std::string secret_data(const json& secret, const std::string& key) {

@@ -28,10 +28,7 @@ json template_view(const Context& ctx, const json& tpl, const Principal& who) {
   std::string token = secret_data(*secret, "token");
   if (token.empty()) return view;
   json share = {{"token", token}, {"url", "/share/" + token}};
-  bool key_required = tpl.value("spec", json::object())
-                          .value("sharing", json::object())
-                          .value("requireAccessKey", false);
-  if (key_required) share["accessKey"] = secret_data(*secret, "accessKey");
+  if (requires_access_key(tpl)) share["accessKey"] = secret_data(*secret, "accessKey");
   view["share"] = share;
   return view;
 }
